@@ -1,0 +1,190 @@
+/// Cgroup path grammar: which container, if any, a cgroup belongs to.
+///
+/// Runtimes name the container in one path component (the deepest match
+/// wins, so sub-cgroups such as crun's `/container` and nested containers
+/// resolve to the innermost container); ancestors add context (Kubernetes QoS
+/// and pod UID, rootless Podman, the outer container of a nested one).
+
+public enum QoSClass: String, Sendable {
+    case guaranteed, burstable, besteffort
+}
+
+public enum ContainerRole: String, Sendable {
+    case workload
+    /// conmon and friends: the runtime's monitor, not the container's code.
+    case runtimeHelper = "runtime-helper"
+}
+
+public struct ContainerInfo: Sendable, Equatable {
+    public var id: ContainerID
+    public var runtime: ContainerRuntime
+    public var role: ContainerRole = .workload
+    /// Kubernetes pod UID, with dashes.
+    public var podUID: String? = nil
+    public var qos: QoSClass? = nil
+    /// Podman running as a user (under `user@<uid>.service`).
+    public var rootless: Bool = false
+    /// The outer container of a nested one (Docker-in-Docker).
+    public var parent: ContainerID? = nil
+    /// The cgroup path the attribution came from; "?/<leaf>" when only the
+    /// leaf name was known.
+    public var cgroupPath: String
+}
+
+public enum Attribution: Sendable, Equatable {
+    case host
+    case container(ContainerInfo)
+    /// A path that looks like a container's (or could not be resolved) but
+    /// matches no rule: shown raw, never as host.
+    case unknown(path: String)
+
+    public var container: ContainerInfo? {
+        if case .container(let c) = self { return c }
+        return nil
+    }
+}
+
+public enum CgroupPath {
+    /// Containerd namespaces whose `/<namespace>/<id>` paths are containers.
+    public static let containerdNamespaces: Set<Substring> = ["default", "k8s.io", "moby", "buildkit"]
+
+    /// Attributes a full cgroup2 path such as "/docker/<64 hex>".
+    public static func attribute(path: String) -> Attribution {
+        let parts = path.split(separator: "/")
+        if parts.isEmpty { return .host }
+        var matches: [(index: Int, match: ComponentMatch)] = []
+        for (i, part) in parts.enumerated() {
+            if let m = match(component: part, parent: i > 0 ? parts[i - 1] : nil, depth: parts.count, index: i,
+                             underKubepods: parts[..<i].contains(where: isKubepods)) {
+                matches.append((i, m))
+            }
+        }
+        guard let inner = matches.last else {
+            return looksLikeContainer(parts) ? .unknown(path: path) : .host
+        }
+        var info = ContainerInfo(id: inner.match.id, runtime: inner.match.runtime, role: inner.match.role,
+                                 cgroupPath: path)
+        info.parent = matches.dropLast().last(where: { $0.match.role == .workload })?.match.id
+        let context = parts[..<inner.index]
+        info.rootless = context.contains { $0.hasPrefix("user@") && $0.hasSuffix(".service") }
+        if context.contains(where: isKubepods) {
+            info.podUID = context.lazy.compactMap(podUID).first
+            info.qos = context.lazy.compactMap(qosClass).first ?? (info.podUID != nil ? .guaranteed : nil)
+        }
+        return .container(info)
+    }
+
+    /// Attributes from the leaf name alone, when the full path is not known
+    /// (the kernel reads the leaf at every event). Never answers `.host`
+    /// unless the leaf is the root's (empty) name.
+    public static func attribute(leaf: String) -> Attribution {
+        if leaf.isEmpty { return .host }
+        let part = Substring(leaf)
+        if let m = match(component: part, parent: nil, depth: 1, index: 0, underKubepods: false) {
+            return .container(ContainerInfo(id: m.id, runtime: m.runtime, role: m.role, cgroupPath: "?/" + leaf))
+        }
+        return .unknown(path: "?/" + leaf)
+    }
+
+    struct ComponentMatch {
+        var id: ContainerID
+        var runtime: ContainerRuntime
+        var role: ContainerRole = .workload
+    }
+
+    /// Prefixes of `<prefix>-<64 hex>[.scope]` components.
+    static let scopePrefixes: [(prefix: String, runtime: ContainerRuntime, role: ContainerRole)] = [
+        ("docker-", .docker, .workload),
+        ("cri-containerd-", .containerd, .workload),
+        ("crio-conmon-", .crio, .runtimeHelper),
+        ("crio-", .crio, .workload),
+        ("libpod-conmon-", .podman, .runtimeHelper),
+        ("libpod-", .podman, .workload),
+    ]
+
+    /// The middle word of runc's `slice:prefix:name` form, kept literally as
+    /// a directory name when systemd does not manage the cgroups.
+    static let colonPrefixes: [String: ContainerRuntime] = [
+        "cri-containerd": .containerd, "crio": .crio, "docker": .docker, "libpod": .podman,
+    ]
+
+    static func match(component c: Substring, parent: Substring?, depth: Int, index: Int,
+                      underKubepods: Bool) -> ComponentMatch? {
+        // slice:prefix:id
+        let colon = c.split(separator: ":", omittingEmptySubsequences: false)
+        if colon.count == 3, let runtime = colonPrefixes[String(colon[1])], !colon[2].isEmpty {
+            return ComponentMatch(id: ContainerID(String(colon[2])), runtime: runtime)
+        }
+        // prefix-<64hex>[.scope]
+        let name = c.hasSuffix(".scope") ? c.dropLast(6) : c
+        for p in scopePrefixes where name.hasPrefix(p.prefix) {
+            let id = name.dropFirst(p.prefix.count)
+            if isContainerHex(id) { return ComponentMatch(id: ContainerID(String(id)), runtime: p.runtime, role: p.role) }
+        }
+        // bare <64hex>: the parent or the Kubernetes context names the runtime
+        if isContainerHex(c) {
+            let runtime: ContainerRuntime
+            if parent == "docker" { runtime = .docker }
+            else if underKubepods { runtime = .containerd }
+            else if let parent, containerdNamespaces.contains(parent), index == 1 { runtime = .containerd }
+            else { runtime = .unknown }
+            return ComponentMatch(id: ContainerID(String(c)), runtime: runtime)
+        }
+        // containerd without Kubernetes: /<namespace>/<any id>
+        if depth == 2, index == 1, let parent, containerdNamespaces.contains(parent) {
+            return ComponentMatch(id: ContainerID(String(c)), runtime: .containerd)
+        }
+        return nil
+    }
+
+    static func isContainerHex(_ s: Substring) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    static func isKubepods(_ c: Substring) -> Bool {
+        c == "kubepods" || c == "kubepods.slice"
+    }
+
+    /// "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid_with_underscores>.slice" (systemd).
+    static func podUID(_ c: Substring) -> String? {
+        var s = c
+        if s.hasSuffix(".slice") { s = s.dropLast(6) }
+        guard s.utf8.count >= 39 else { return nil }
+        let uidPart = s.suffix(36), head = s.dropLast(36)
+        guard head.hasSuffix("pod") else { return nil }
+        let before = head.dropLast(3)
+        guard before.isEmpty || before.hasSuffix("-") else { return nil }
+        let uid = String(uidPart.map { $0 == "_" ? "-" : $0 })
+        let groups = uid.split(separator: "-", omittingEmptySubsequences: false).map(\.count)
+        guard groups == [8, 4, 4, 4, 12],
+              uid.utf8.allSatisfy({ $0 == 45 || (48...57).contains($0) || (97...102).contains($0) })
+        else { return nil }
+        return uid
+    }
+
+    static func qosClass(_ c: Substring) -> QoSClass? {
+        switch c {
+        case "burstable", "kubepods-burstable.slice": return .burstable
+        case "besteffort", "kubepods-besteffort.slice": return .besteffort
+        default: return nil
+        }
+    }
+
+    /// Whether an unmatched path still looks like a container runtime's, so it
+    /// must be shown raw rather than as the host.
+    static func looksLikeContainer(_ parts: [Substring]) -> Bool {
+        let words = ["docker", "containerd", "kubepods", "libpod", "crio", "podman", "machine.slice", "lxc"]
+        return parts.contains { part in
+            words.contains { part.contains($0) } || hasHexRun(part, atLeast: 32)
+        }
+    }
+
+    static func hasHexRun(_ s: Substring, atLeast n: Int) -> Bool {
+        var run = 0
+        for b in s.utf8 {
+            run = (48...57).contains(b) || (97...102).contains(b) ? run + 1 : 0
+            if run >= n { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,65 @@
+/// cgroup id -> path -> container, filled from a scan at start-up and from
+/// the kernel's cgroup mkdir/rmdir records, so a container that lived 50 ms
+/// is still attributed. Removed cgroups stay as tombstones for late events.
+public final class ContainerTable {
+    private var paths: [CgroupID: String] = [:]
+    private var cache: [CgroupID: Attribution] = [:]
+    private var tombstones: [CgroupID] = []
+    /// How many removed cgroups are remembered (oldest forgotten first).
+    public let tombstoneLimit: Int
+
+    public init(tombstoneLimit: Int = 4096) {
+        self.tombstoneLimit = tombstoneLimit
+    }
+
+    /// Records that `id` is the cgroup at `path` (relative to the cgroup2 root).
+    public func learn(_ id: CgroupID, path: String) {
+        paths[id] = path
+        cache[id] = nil
+    }
+
+    /// Records that the cgroup was removed; it still resolves until
+    /// `tombstoneLimit` later removals have pushed it out. (cgroup2 ids are
+    /// not reused, so a tombstone never shadows a new cgroup.)
+    public func removed(_ id: CgroupID) {
+        tombstones.append(id)
+        if tombstones.count > tombstoneLimit * 2 {
+            let expired = tombstones.count - tombstoneLimit
+            for old in tombstones.prefix(expired) {
+                paths[old] = nil
+                cache[old] = nil
+            }
+            tombstones.removeFirst(expired)
+        }
+    }
+
+    public func path(of id: CgroupID) -> String? { paths[id] }
+
+    public var count: Int { paths.count }
+
+    /// Applies a cgroup record; other records are ignored.
+    public func apply(_ event: Event) {
+        guard case .cgroup(let change) = event.detail, change.hierarchy == 0 else { return }
+        switch event.kind {
+        case .cgroupCreated: learn(change.id, path: change.path.value)
+        case .cgroupRemoved: removed(change.id)
+        default: break
+        }
+    }
+
+    /// The attribution of the task that produced `header`: by the known path
+    /// of its cgroup id, else by the leaf name the kernel read at the event.
+    public func attribution(for header: RecordHeader) -> Attribution {
+        if header.cgroup == .root { return .host }
+        if let hit = cache[header.cgroup] { return hit }
+        let result: Attribution
+        if let path = paths[header.cgroup] {
+            result = CgroupPath.attribute(path: path)
+            cache[header.cgroup] = result
+        } else {
+            // not cached: the path may still arrive (mkdir record or rescan)
+            result = CgroupPath.attribute(leaf: header.cgroupName.value)
+        }
+        return result
+    }
+}

@@ -1,0 +1,271 @@
+/// Output formats. Live tail and replay call the same formatter, so the same
+/// record gives the same line wherever it is read.
+public protocol EventFormatter {
+    /// Appends one line (with its newline) for `event` to `out`.
+    func format(_ event: Event, attribution: Attribution, clock: WallClock, into out: inout String)
+}
+
+/// One JSON object per line, with Elastic Common Schema field names, plus a
+/// `boxwatch` object for what ECS has no field for.
+public struct ECSFormatter: EventFormatter {
+    public init() {}
+
+    public func format(_ e: Event, attribution: Attribution, clock: WallClock, into out: inout String) {
+        let h = e.header
+        var j = JSONWriter()
+        j.object { j in
+            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: h.bootTimeNanos)).iso8601)
+            j.object("event") { j in
+                j.field("kind", "event")
+                j.field("category", [Self.category(e.kind)])
+                j.field("type", [Self.type(e)])
+                j.field("action", e.kind.rawValue)
+                j.field("outcome", e.outcome == .pending ? "unknown" : e.outcome.rawValue)
+            }
+            j.object("process") { j in
+                j.field("pid", h.pid)
+                j.object("thread") { $0.field("id", h.tid) }
+                j.object("parent") { $0.field("pid", h.ppid) }
+                j.field("name", h.comm)
+                if case .exec(let x) = e.detail {
+                    j.field("executable", x.filename.value)
+                    j.field("args", x.argv)
+                    j.field("args_count", x.argc)
+                }
+            }
+            j.object("user") { $0.field("id", String(h.uid)) }
+            j.object("group") { $0.field("id", String(h.gid)) }
+            if let c = attribution.container {
+                j.object("container") { j in
+                    j.field("id", c.id.rawValue)
+                    j.field("runtime", c.runtime.rawValue)
+                }
+                if let pod = c.podUID {
+                    j.object("orchestrator") { j in
+                        j.field("type", "kubernetes")
+                        j.object("resource") { j in
+                            j.field("type", "pod")
+                            j.field("id", pod)
+                        }
+                    }
+                }
+            }
+            switch e.detail {
+            case .open(let o):
+                j.object("file") { $0.field("path", o.path.value) }
+            case .connect(let c):
+                j.object("destination") { j in
+                    switch c.address {
+                    case .inet(let ip, let port), .inet6(let ip, let port, _, _):
+                        j.field("ip", ip.normalized.description)
+                        j.field("port", port)
+                    case .unix(let path, let abstract):
+                        j.field("address", (abstract ? "@" : "") + path)
+                    default:
+                        j.field("address", c.address.description)
+                    }
+                }
+                j.object("network") { j in
+                    j.field("transport", Describe.transport(c))
+                    switch c.address {
+                    case .inet: j.field("type", "ipv4")
+                    case .inet6(let ip, _, _, _): j.field("type", ip.isIPv4Mapped ? "ipv4" : "ipv6")
+                    default: break
+                    }
+                }
+            default: break
+            }
+            j.object("boxwatch") { j in
+                j.field("cgroup_id", h.cgroup.rawValue)
+                j.field("cgroup_name", h.cgroupName.value)
+                switch attribution {
+                case .host: j.field("attribution", "host")
+                case .container(let c):
+                    j.field("attribution", "container")
+                    j.field("cgroup_path", c.cgroupPath)
+                    if c.role != .workload { j.field("container_role", c.role.rawValue) }
+                    j.field("qos", c.qos?.rawValue)
+                    if c.rootless { j.field("rootless", true) }
+                    j.field("parent_container_id", c.parent?.rawValue)
+                case .unknown(let path):
+                    j.field("attribution", "unknown")
+                    j.field("cgroup_path", path)
+                }
+                j.field("seq", h.sequence)
+                j.field("cpu", h.cpu)
+                j.field("ktime_ns", h.bootTimeNanos)
+                j.field("ns_pid", h.namespacePid)
+                j.field("pidns", h.pidNamespace)
+                j.field("mntns", h.mountNamespace)
+                if let errno = e.errno {
+                    j.field("errno", errno)
+                    j.field("errno_name", ErrnoName.name(errno))
+                }
+                Self.kindFields(e, into: &j)
+            }
+        }
+        out += j.text
+        out += "\n"
+    }
+
+    static func kindFields(_ e: Event, into j: inout JSONWriter) {
+        switch e.detail {
+        case .exec(let x):
+            j.field("syscall", x.syscall.name)
+            j.field("ret", x.result)
+            if x.syscall == .execveat {
+                j.field("dirfd", x.dirfd)
+                j.field("at_flags", x.atFlags)
+            }
+            if x.filename.truncated { j.field("filename_truncated", true) }
+            if x.filename.fault { j.field("filename_read_error", true) }
+            if x.argvTruncated { j.field("args_truncated", true) }
+            if x.argvFault { j.field("args_read_error", true) }
+            if x.argcIsLowerBound { j.field("args_count_lower_bound", true) }
+        case .open(let o):
+            j.field("syscall", o.syscall.name)
+            j.field("ret", o.result)
+            j.field("dirfd", o.dirfd)
+            j.field("flags", o.flags)
+            j.field("flags_names", Describe.openFlags(o.flags))
+            j.field("mode", o.mode)
+            if o.syscall == .openat2 { j.field("resolve", o.resolve) }
+            if o.path.truncated { j.field("path_truncated", true) }
+            if o.path.fault { j.field("path_read_error", true) }
+        case .connect(let c):
+            j.field("syscall", "connect")
+            j.field("ret", c.result)
+            j.field("fd", c.fd)
+            j.field("family", c.address.familyName)
+            j.field("socket_type", Describe.socketType(c.socketType))
+            if let ip = c.address.ip, ip.isIPv4Mapped {
+                j.field("address_raw", ip.description)
+                j.field("ipv4_mapped", true)
+            }
+            if e.outcome == .pending { j.field("state", "pending") }
+        case .cgroup(let g):
+            j.field("cgroup_event_id", g.id.rawValue)
+            j.field("cgroup_event_path", g.path.value)
+            j.field("cgroup_level", g.level)
+        }
+    }
+
+    static func category(_ kind: EventKind) -> String {
+        switch kind {
+        case .exec: return "process"
+        case .open: return "file"
+        case .connect: return "network"
+        case .cgroupCreated, .cgroupRemoved: return "host"
+        }
+    }
+
+    static func type(_ e: Event) -> String {
+        switch e.kind {
+        case .exec: return "start"
+        case .open:
+            if case .open(let o) = e.detail, o.flags & 0o100 != 0 { return "creation" }
+            return "access"
+        case .connect: return "connection"
+        case .cgroupCreated: return "creation"
+        case .cgroupRemoved: return "deletion"
+        }
+    }
+}
+
+/// Aligned columns for people: time, container, pid, comm, kind, detail, result.
+public struct TextFormatter: EventFormatter {
+    public var color: Bool
+
+    public init(color: Bool) { self.color = color }
+
+    public static let header =
+        "TIME (UTC)       CONTAINER     PID      COMM             KIND     DETAIL -> RESULT"
+
+    public func format(_ e: Event, attribution: Attribution, clock: WallClock, into out: inout String) {
+        let h = e.header
+        let time = UTCTime(unixNanos: clock.unixNanos(boot: h.bootTimeNanos)).clockMicros
+        let who: String
+        var extra = ""
+        switch attribution {
+        case .host: who = "host"
+        case .container(let c):
+            who = c.id.short
+            if c.role == .runtimeHelper { extra = " [runtime-helper]" }
+        case .unknown(let path):
+            who = "unknown"
+            extra = " [cgroup \(path)]"
+        }
+        let result = Describe.result(e)
+        out += time
+        out += " "
+        out += paint(cell(who, 13), color ? "36" : nil)
+        out += " "
+        out += cell(String(h.pid), 8)
+        out += " "
+        out += cell(h.comm, 16)
+        out += " "
+        out += paint(cell(e.kind == .cgroupCreated || e.kind == .cgroupRemoved ? "cgroup" : e.kind.rawValue, 8),
+                     color ? "1" : nil)
+        out += " "
+        out += Self.detail(e) + extra
+        out += " -> "
+        out += paint(result, color && e.outcome == .failure ? "31" : nil)
+        out += "\n"
+    }
+
+    static func detail(_ e: Event) -> String {
+        switch e.detail {
+        case .exec(let x):
+            var s = x.filename.value + (x.filename.truncated ? "…" : "")
+            if x.filename.fault { s = "<unreadable>" }
+            let args = x.argv.map(quote).joined(separator: " ")
+            s += " [" + clip(args, 160) + (x.argvTruncated ? " …" : "") + "]"
+            return s
+        case .open(let o):
+            var s = o.path.fault ? "<unreadable>" : quote(o.path.value) + (o.path.truncated ? "…" : "")
+            if o.dirfd != Describe.atFDCWD, !o.path.value.hasPrefix("/") { s += " dirfd=\(o.dirfd)" }
+            s += " " + Describe.openFlags(o.flags)
+            return s
+        case .connect(let c):
+            return (Describe.transport(c) ?? c.address.familyName) + " " + c.address.description
+        case .cgroup(let g):
+            return (e.kind == .cgroupCreated ? "mkdir " : "rmdir ") + g.path.value + " id=\(g.id)"
+        }
+    }
+
+    func paint(_ s: String, _ code: String?) -> String {
+        guard let code else { return s }
+        return "\u{1b}[\(code)m" + s + "\u{1b}[0m"
+    }
+
+    func cell(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    static func clip(_ s: String, _ n: Int) -> String {
+        s.count <= n ? s : String(s.prefix(n)) + "…"
+    }
+
+    /// Shell-style quoting for arguments and paths that contain spaces or
+    /// control characters, so a line cannot be forged by a file name.
+    static func quote(_ s: String) -> String {
+        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7f && $0 != "'" && $0 != "\"" && $0 != "\\" }
+        if plain { return s }
+        var out = "'"
+        for u in s.unicodeScalars {
+            switch u {
+            case "'": out += "\\'"
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20 || u.value == 0x7f:
+                out += "\\x" + pad(Int(u.value), 2, radix: 16)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "'"
+    }
+}
+
+func pad(_ n: Int, _ width: Int, radix: Int) -> String {
+    let s = String(n, radix: radix)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

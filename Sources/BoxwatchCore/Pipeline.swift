@@ -1,0 +1,69 @@
+/// Which events the user asked to see.
+public struct EventFilter: Sendable {
+    /// Kinds to show; cgroup records are shown only when asked for.
+    public var kinds: Set<EventKind> = [.exec, .open, .connect]
+    /// Container ID prefixes (full or short IDs), or "host".
+    public var containers: [String] = []
+    public var pids: Set<Int32> = []
+
+    public init() {}
+
+    public func accepts(_ e: Event, _ a: Attribution) -> Bool {
+        guard kinds.contains(e.kind) else { return false }
+        if !pids.isEmpty && !pids.contains(e.header.pid) { return false }
+        if !containers.isEmpty {
+            let matched = containers.contains { want in
+                switch a {
+                case .host: return want == "host"
+                case .container(let c): return c.id.rawValue.hasPrefix(want)
+                case .unknown: return want == "unknown"
+                }
+            }
+            if !matched { return false }
+        }
+        return true
+    }
+}
+
+/// Decode -> attribute -> filter -> format, the same for live records and
+/// replayed ones. Holds the container table; counts what it could not decode.
+public final class Pipeline {
+    public let table: ContainerTable
+    public var filter: EventFilter
+    public var formatter: EventFormatter
+    public var clock: WallClock
+    public private(set) var decoded = 0
+    public private(set) var shown = 0
+    public private(set) var undecodable = 0
+    public private(set) var lastError: DecodeError?
+
+    public init(table: ContainerTable = ContainerTable(), filter: EventFilter = EventFilter(),
+                formatter: EventFormatter, clock: WallClock) {
+        self.table = table
+        self.filter = filter
+        self.formatter = formatter
+        self.clock = clock
+    }
+
+    /// Handles one raw record; appends its line to `out` if it is shown.
+    /// Returns the event (nil when the bytes did not decode).
+    @discardableResult
+    public func handle(_ raw: UnsafeRawBufferPointer, into out: inout String) -> Event? {
+        let event: Event
+        do {
+            event = try RecordDecoder.decode(raw)
+        } catch {
+            undecodable += 1
+            lastError = error
+            return nil
+        }
+        decoded += 1
+        table.apply(event)
+        let attribution = table.attribution(for: event.header)
+        if filter.accepts(event, attribution) {
+            shown += 1
+            formatter.format(event, attribution: attribution, clock: clock, into: &out)
+        }
+        return event
+    }
+}

@@ -1,0 +1,139 @@
+/// Decoded ring-buffer records. Field meanings are those of
+/// bpf/include/boxwatch_events.h; this file only gives them Swift types.
+
+/// A string from a record's variable part, with what the kernel said about it.
+public struct WireText: Sendable, Equatable {
+    public var value: String
+    /// The source was longer than the room the record gave it.
+    public var truncated: Bool
+    /// Reading the source failed (the value is empty, not the real string).
+    public var fault: Bool
+    /// There was no source (a NULL pointer).
+    public var absent: Bool
+
+    public init(_ value: String, truncated: Bool = false, fault: Bool = false, absent: Bool = false) {
+        self.value = value
+        self.truncated = truncated
+        self.fault = fault
+        self.absent = absent
+    }
+}
+
+public struct RecordHeader: Sendable, Equatable {
+    public var kind: EventKind
+    public var version: UInt16
+    public var size: Int
+    /// Kernel boot-time clock (counts suspend), nanoseconds.
+    public var bootTimeNanos: UInt64
+    /// Per-CPU sequence; a gap means records were dropped.
+    public var sequence: UInt64
+    public var cgroup: CgroupID
+    public var cpu: UInt32
+    public var pid: Int32
+    public var tid: Int32
+    public var ppid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    /// pid inside the task's own pid namespace.
+    public var namespacePid: Int32
+    public var pidNamespace: UInt32
+    public var mountNamespace: UInt32
+    public var flags: UInt32
+    public var comm: String
+    /// Leaf name of the task's cgroup2, read in the kernel at the event.
+    public var cgroupName: WireText
+}
+
+public struct ExecDetail: Sendable, Equatable {
+    /// 0, or -errno: a failed exec is an attempt.
+    public var result: Int32
+    public var syscall: Syscall
+    public var dirfd: Int32
+    public var atFlags: UInt32
+    /// The file name as the kernel had it (success) or as passed (failure).
+    public var filename: WireText
+    public var argv: [String]
+    public var argvTruncated: Bool
+    public var argvFault: Bool
+    /// The true argument count (a lower bound when `argcIsLowerBound`).
+    public var argc: UInt32
+    public var argcIsLowerBound: Bool
+}
+
+public struct OpenDetail: Sendable, Equatable {
+    /// fd, or -errno.
+    public var result: Int64
+    public var syscall: Syscall
+    public var dirfd: Int32
+    public var flags: UInt32
+    public var mode: UInt32
+    /// openat2's RESOLVE_* bits.
+    public var resolve: UInt64
+    /// The path as passed (relative paths are relative to dirfd).
+    public var path: WireText
+}
+
+public struct ConnectDetail: Sendable, Equatable {
+    /// 0, -EINPROGRESS, -ECONNREFUSED, ...
+    public var result: Int32
+    public var fd: Int32
+    public var address: SocketAddress
+    /// The length the caller passed.
+    public var addressLength: UInt32
+    public var addressTruncated: Bool
+    public var socketType: UInt16
+    public var protocolNumber: UInt16
+}
+
+public struct CgroupChange: Sendable, Equatable {
+    public var id: CgroupID
+    /// 0 is cgroup2.
+    public var hierarchy: UInt32
+    public var level: UInt32
+    /// Path from the hierarchy root, e.g. "/docker/<64 hex>".
+    public var path: WireText
+}
+
+public enum EventDetail: Sendable, Equatable {
+    case exec(ExecDetail)
+    case open(OpenDetail)
+    case connect(ConnectDetail)
+    case cgroup(CgroupChange)
+}
+
+/// One decoded record.
+public struct Event: Sendable, Equatable {
+    public var header: RecordHeader
+    public var detail: EventDetail
+
+    public var kind: EventKind { header.kind }
+
+    /// Whether the syscall failed (nil where success has no meaning).
+    /// EINPROGRESS is neither: the connection is still being made.
+    public var outcome: Outcome {
+        switch detail {
+        case .exec(let e): return e.result == 0 ? .success : .failure
+        case .open(let o): return o.result >= 0 ? .success : .failure
+        case .connect(let c):
+            if c.result == 0 { return .success }
+            return c.result == -115 ? .pending : .failure
+        case .cgroup: return .success
+        }
+    }
+
+    /// The errno of a failed call, positive.
+    public var errno: Int32? {
+        switch detail {
+        case .exec(let e): return e.result < 0 ? -e.result : nil
+        case .open(let o): return o.result < 0 ? Int32(truncatingIfNeeded: -o.result) : nil
+        case .connect(let c): return c.result < 0 ? -c.result : nil
+        case .cgroup: return nil
+        }
+    }
+}
+
+public enum Outcome: String, Sendable {
+    case success, failure
+    /// A non-blocking connect still in progress (EINPROGRESS).
+    case pending
+}

@@ -1,0 +1,189 @@
+import CBoxwatchABI
+
+/// Why a record could not be decoded. Every case names the facts, so a bad
+/// record from a newer kernel object or a corrupt dump says what was wrong.
+public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
+    case shorterThanHeader(size: Int, headerSize: Int)
+    case unknownKind(UInt16)
+    case unsupportedVersion(found: UInt16, supported: UInt16)
+    case headerSizeMismatch(found: UInt16, expected: Int)
+    case sizeMismatch(declared: Int, actual: Int)
+    case shorterThanBody(kind: EventKind, size: Int, needed: Int)
+    case stringOutOfBounds(field: String, offset: Int, length: Int, recordSize: Int)
+
+    public var description: String {
+        switch self {
+        case .shorterThanHeader(let size, let need):
+            return "record of \(size) bytes is shorter than the \(need)-byte header"
+        case .unknownKind(let k):
+            return "record kind \(k) is unknown"
+        case .unsupportedVersion(let found, let supported):
+            return "record wire version \(found) is not supported (this build reads \(supported))"
+        case .headerSizeMismatch(let found, let expected):
+            return "record header size \(found) does not match wire version's \(expected)"
+        case .sizeMismatch(let declared, let actual):
+            return "record declares \(declared) bytes but \(actual) were delivered"
+        case .shorterThanBody(let kind, let size, let need):
+            return "\(kind.rawValue) record of \(size) bytes is shorter than its \(need)-byte fixed part"
+        case .stringOutOfBounds(let field, let off, let len, let size):
+            return "field \(field) at offset \(off) length \(len) runs past the record's \(size) bytes"
+        }
+    }
+}
+
+/// Turns the bytes of one ring-buffer record into an `Event`. Pure: the same
+/// bytes give the same event, live or replayed, and bad bytes give an error
+/// value, never a crash.
+public enum RecordDecoder {
+    public static let wireVersion = UInt16(BW_WIRE_VERSION)
+    public static let headerSize = MemoryLayout<bw_hdr>.size
+
+    public static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Event {
+        guard raw.count >= headerSize else {
+            throw .shorterThanHeader(size: raw.count, headerSize: headerSize)
+        }
+        let h = raw.loadUnaligned(as: bw_hdr.self)
+        guard let kind = EventKind(wire: h.kind) else { throw .unknownKind(h.kind) }
+        guard h.version == wireVersion else {
+            throw .unsupportedVersion(found: h.version, supported: wireVersion)
+        }
+        guard Int(h.hdr_size) == headerSize else {
+            throw .headerSizeMismatch(found: h.hdr_size, expected: headerSize)
+        }
+        guard Int(h.size) == raw.count else { throw .sizeMismatch(declared: Int(h.size), actual: raw.count) }
+
+        let reader = Reader(raw: raw, fixedEnd: fixedSize(of: kind))
+        guard raw.count >= reader.fixedEnd else {
+            throw .shorterThanBody(kind: kind, size: raw.count, needed: reader.fixedEnd)
+        }
+        let header = RecordHeader(
+            kind: kind, version: h.version, size: raw.count,
+            bootTimeNanos: h.ts_boot_ns, sequence: h.seq, cgroup: CgroupID(h.cgroup_id),
+            cpu: h.cpu, pid: Int32(bitPattern: h.pid), tid: Int32(bitPattern: h.tid),
+            ppid: Int32(bitPattern: h.ppid), uid: h.uid, gid: h.gid,
+            namespacePid: Int32(bitPattern: h.ns_pid), pidNamespace: h.pidns_ino,
+            mountNamespace: h.mntns_ino, flags: h.flags,
+            comm: cString(h.comm), cgroupName: try reader.text(h.cgroup_name, field: "cgroup_name"))
+
+        switch kind {
+        case .exec:
+            let e = reader.body(bw_exec())
+            let argv = try reader.bytes(e.argv, field: "argv")
+            return Event(header: header, detail: .exec(ExecDetail(
+                result: e.ret, syscall: Syscall(rawValue: e.syscall) ?? .none,
+                dirfd: e.dirfd, atFlags: e.at_flags,
+                filename: try reader.text(e.filename, field: "filename"),
+                argv: splitArgs(argv), argvTruncated: e.argv.flags & UInt16(BW_STR_TRUNCATED) != 0,
+                argvFault: e.argv.flags & UInt16(BW_STR_FAULT) != 0,
+                argc: e.argc, argcIsLowerBound: e.exec_flags & UInt16(BW_EXEC_ARGC_LOWER_BOUND) != 0)))
+        case .open:
+            let o = reader.body(bw_open())
+            return Event(header: header, detail: .open(OpenDetail(
+                result: o.ret, syscall: Syscall(rawValue: o.syscall) ?? .none, dirfd: o.dirfd,
+                flags: o.flags, mode: o.mode, resolve: o.resolve,
+                path: try reader.text(o.path, field: "path"))))
+        case .connect:
+            let c = reader.body(bw_connect())
+            let length = min(Int(c.addr_len), Int(BW_SOCKADDR_ROOM))
+            let addr = withUnsafeBytes(of: c.addr) { Array($0.prefix(length)) }
+            let unreadable = c.addr_flags & UInt16(BW_STR_FAULT | BW_STR_ABSENT) != 0
+            return Event(header: header, detail: .connect(ConnectDetail(
+                result: c.ret, fd: c.fd,
+                address: unreadable ? .unreadable : SocketAddress(bytes: addr[...]),
+                addressLength: c.addrlen, addressTruncated: c.addr_flags & UInt16(BW_STR_TRUNCATED) != 0,
+                socketType: c.sock_type, protocolNumber: c.protocol)))
+        case .cgroupCreated, .cgroupRemoved:
+            let g = reader.body(bw_cgroup())
+            return Event(header: header, detail: .cgroup(CgroupChange(
+                id: CgroupID(g.id), hierarchy: g.hierarchy, level: g.level,
+                path: try reader.text(g.path, field: "path"))))
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> Event {
+        // typed throws do not pass through withUnsafeBytes' rethrows; carry the result out
+        let result: Result<Event, DecodeError> = bytes.withUnsafeBytes { raw in
+            do throws(DecodeError) { return .success(try decode(raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Bytes before a kind's variable part: strings may not start inside it.
+    static func fixedSize(of kind: EventKind) -> Int {
+        switch kind {
+        case .exec: return MemoryLayout<bw_exec>.offset(of: \bw_exec.data)!
+        case .open: return MemoryLayout<bw_open>.offset(of: \bw_open.data)!
+        case .connect: return MemoryLayout<bw_connect>.offset(of: \bw_connect.data)!
+        case .cgroupCreated, .cgroupRemoved: return MemoryLayout<bw_cgroup>.offset(of: \bw_cgroup.data)!
+        }
+    }
+
+    static func splitArgs(_ bytes: ArraySlice<UInt8>) -> [String] {
+        var args = bytes.split(separator: 0, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        if bytes.last == 0 { args.removeLast() }  // the NUL ending the last argument
+        return args
+    }
+
+    /// Bounds-checked access to one record's bytes.
+    struct Reader {
+        let raw: UnsafeRawBufferPointer
+        let fixedEnd: Int
+
+        /// The record's fixed part as the C struct; bytes past the record's
+        /// end (a producer that packs strings tighter) read as zero.
+        func body<T: BitwiseCopyable>(_ zero: T) -> T {
+            var value = zero
+            withUnsafeMutableBytes(of: &value) { dst in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw.prefix(dst.count)))
+            }
+            return value
+        }
+
+        func bytes(_ s: bw_str, field: String) throws(DecodeError) -> ArraySlice<UInt8> {
+            let off = Int(s.off), len = Int(s.len)
+            if len == 0 { return [] }
+            guard off >= fixedEnd, off + len <= raw.count else {
+                throw .stringOutOfBounds(field: field, offset: off, length: len, recordSize: raw.count)
+            }
+            return Array(raw[off..<(off + len)])[...]
+        }
+
+        func text(_ s: bw_str, field: String) throws(DecodeError) -> WireText {
+            let b = try bytes(s, field: field)
+            // a kernel string stops at its NUL; len never counts one, but be strict
+            let value = String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
+            return WireText(value, truncated: s.flags & UInt16(BW_STR_TRUNCATED) != 0,
+                            fault: s.flags & UInt16(BW_STR_FAULT) != 0,
+                            absent: s.flags & UInt16(BW_STR_ABSENT) != 0)
+        }
+    }
+}
+
+func cString<T>(_ tuple: T) -> String {
+    withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+}
+
+extension EventKind {
+    init?(wire: UInt16) {
+        switch Int(wire) {
+        case Int(BW_KIND_EXEC.rawValue): self = .exec
+        case Int(BW_KIND_OPEN.rawValue): self = .open
+        case Int(BW_KIND_CONNECT.rawValue): self = .connect
+        case Int(BW_KIND_CGROUP_MKDIR.rawValue): self = .cgroupCreated
+        case Int(BW_KIND_CGROUP_RMDIR.rawValue): self = .cgroupRemoved
+        default: return nil
+        }
+    }
+
+    /// The wire's `enum bw_kind` value.
+    public var wireValue: UInt16 {
+        switch self {
+        case .exec: return UInt16(BW_KIND_EXEC.rawValue)
+        case .open: return UInt16(BW_KIND_OPEN.rawValue)
+        case .connect: return UInt16(BW_KIND_CONNECT.rawValue)
+        case .cgroupCreated: return UInt16(BW_KIND_CGROUP_MKDIR.rawValue)
+        case .cgroupRemoved: return UInt16(BW_KIND_CGROUP_RMDIR.rawValue)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/// Maps the kernel's boot-time stamps to wall-clock time. The offset
+/// (realtime - boottime) is sampled by the host and re-sampled while running,
+/// so a clock step moves later events only; the pure core never reads a clock.
+public struct WallClock: Sendable, Equatable {
+    /// Nanoseconds to add to a boot-time stamp to get Unix time.
+    public var offsetNanos: Int64
+
+    public init(offsetNanos: Int64) { self.offsetNanos = offsetNanos }
+
+    public func unixNanos(boot: UInt64) -> Int64 {
+        Int64(bitPattern: boot) &+ offsetNanos
+    }
+}
+
+/// Civil UTC time from Unix nanoseconds, without Foundation or the C library
+/// (Howard Hinnant's days-from-civil algorithm, inverted).
+public struct UTCTime: Sendable, Equatable {
+    public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanos: Int
+
+    public init(unixNanos: Int64) {
+        let secs = unixNanos >= 0 ? unixNanos / 1_000_000_000 : (unixNanos - 999_999_999) / 1_000_000_000
+        nanos = Int(unixNanos - secs * 1_000_000_000)
+        var days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        let rem = Int(secs) - days * 86_400
+        hour = rem / 3600; minute = rem % 3600 / 60; second = rem % 60
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = doy - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    /// "2026-12-03T16:57:01.123456789Z"
+    public var iso8601: String {
+        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(clock)Z"
+    }
+
+    /// "16:57:01.123456789"
+    public var clock: String {
+        "\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(nanos, 9))"
+    }
+
+    /// "16:57:01.123456" — what the terminal tail shows.
+    public var clockMicros: String {
+        "\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(nanos / 1000, 6))"
+    }
+}
+
+func pad(_ n: Int, _ width: Int) -> String {
+    let s = String(n)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

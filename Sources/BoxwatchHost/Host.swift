@@ -1,0 +1,201 @@
+import BoxwatchCore
+import CLibBPF
+import Glibc
+
+/// What must be true before the sensor can load, each with how to fix it.
+public struct PreflightProblem: Error, CustomStringConvertible {
+    public var what: String
+    public var fix: String
+    public var description: String { "\(what)\n  fix: \(fix)" }
+}
+
+public enum Preflight {
+    public static let tracefsCandidates = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+
+    /// Runs every check; returns the first problem found.
+    public static func check(objectPath: String?) -> PreflightProblem? {
+        if geteuid() != 0 {
+            return PreflightProblem(what: "boxwatch must run as root to load BPF programs (euid is \(geteuid()))",
+                                    fix: "run it with sudo, or as root")
+        }
+        if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
+            return PreflightProblem(
+                what: "the kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing); CO-RE programs cannot be relocated",
+                fix: "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4)")
+        }
+        if tracefsRoot() == nil {
+            return PreflightProblem(
+                what: "tracefs is not mounted (no \(tracefsCandidates[0])/events/syscalls); tracepoints cannot be attached",
+                fix: "mount -t tracefs tracefs /sys/kernel/tracing")
+        }
+        if objectPath == nil {
+            return PreflightProblem(
+                what: "the BPF object boxwatch.bpf.o was not found (searched: \(BPFObjectLocator.searched().joined(separator: ", ")))",
+                fix: "run scripts/setup.sh, or pass --bpf-object PATH, or set BOXWATCH_BPF_OBJECT")
+        }
+        return nil
+    }
+
+    public static func tracefsRoot() -> String? {
+        tracefsCandidates.first { access($0 + "/events/syscalls/sys_enter_openat", F_OK) == 0 }
+    }
+}
+
+/// Finds the compiled BPF object: an explicit path, $BOXWATCH_BPF_OBJECT,
+/// next to the executable, or build/bpf/ in a checkout above it.
+public enum BPFObjectLocator {
+    public static let fileName = "boxwatch.bpf.o"
+
+    public static func searched() -> [String] {
+        var list: [String] = []
+        if let env = getenv("BOXWATCH_BPF_OBJECT") { list.append(String(cString: env)) }
+        guard let exe = executablePath() else { return list }
+        var dir = parent(exe)
+        list.append(dir + "/" + fileName)
+        for _ in 0..<6 {
+            list.append(dir + "/build/bpf/" + fileName)
+            let up = parent(dir)
+            if up == dir { break }
+            dir = up
+        }
+        return list
+    }
+
+    public static func find(explicit: String?) -> String? {
+        if let explicit { return access(explicit, R_OK) == 0 ? explicit : nil }
+        return searched().first { access($0, R_OK) == 0 }
+    }
+
+    static func executablePath() -> String? {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBufferPointer {
+            readlink("/proc/self/exe", UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 4095)
+        }
+        return n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self) : nil
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// The host's clocks.
+public enum HostClock {
+    static func nanos(_ id: clockid_t) -> Int64 {
+        var ts = timespec()
+        clock_gettime(id, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// realtime - boottime, sampled between two boot-time reads.
+    public static func sample() -> WallClock {
+        let b1 = nanos(CLOCK_BOOTTIME)
+        let r = nanos(CLOCK_REALTIME)
+        let b2 = nanos(CLOCK_BOOTTIME)
+        return WallClock(offsetNanos: r - (b1 + (b2 - b1) / 2))
+    }
+
+    public static func monotonicSeconds() -> Double {
+        Double(nanos(CLOCK_MONOTONIC)) / 1e9
+    }
+}
+
+/// Reads the cgroup2 hierarchy: where it is mounted, and every cgroup's id
+/// (its directory's inode number) and path.
+public enum CgroupScanner {
+    /// The cgroup2 mount point from /proc/self/mountinfo.
+    public static func unifiedMount() -> String? {
+        guard let text = readFile("/proc/self/mountinfo") else { return nil }
+        for line in text.split(separator: "\n") {
+            // id parent major:minor root mountpoint options... - fstype source superopts
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
+            let fields = halves[0].split(separator: " ")
+            if fields.count >= 5 { return String(fields[4]) }
+        }
+        return nil
+    }
+
+    /// Calls `visit(id, path)` for every cgroup below `mount` ("/" for the root).
+    public static func scan(mount: String, visit: (CgroupID, String) -> Void) {
+        var stack = [""]
+        while let rel = stack.popLast() {
+            let dirPath = mount + rel
+            var st = stat()
+            guard stat(dirPath, &st) == 0 else { continue }
+            visit(CgroupID(UInt64(st.st_ino)), rel.isEmpty ? "/" : rel)
+            guard let dir = opendir(dirPath) else { continue }
+            while let ent = readdir(dir) {
+                guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
+                let name = withUnsafeBytes(of: ent.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                stack.append(rel + "/" + name)
+            }
+            closedir(dir)
+        }
+    }
+}
+
+func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var data = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        data.append(contentsOf: buf.prefix(n))
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// SIGINT and SIGTERM delivered through a signalfd, so the event loop sees
+/// them as a readable fd instead of running code in a signal handler.
+public final class StopSignals {
+    public let fd: Int32
+
+    public init() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+        fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+    }
+
+    /// The signal number waiting, if any.
+    public func take() -> Int32? {
+        var info = signalfd_siginfo()
+        let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)
+        return n == MemoryLayout<signalfd_siginfo>.size ? Int32(info.ssi_signo) : nil
+    }
+}
+
+/// Buffered writes to a file descriptor; reports a closed reader.
+public struct FDWriter {
+    public let fd: Int32
+    public init(fd: Int32) { self.fd = fd }
+
+    /// Writes all of `text`; false if the reader has gone (EPIPE) or the write failed.
+    @discardableResult
+    public func write(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                off += n
+            }
+            return true
+        }
+    }
+}

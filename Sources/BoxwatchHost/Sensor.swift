@@ -1,0 +1,115 @@
+import BoxwatchCore
+import CBoxwatchABI
+import CLibBPF
+import Glibc
+
+/// Kernel counters for one kind of record, summed over CPUs.
+public struct KindCounters: Sendable, Equatable {
+    public var seen: UInt64 = 0
+    public var submitted: UInt64 = 0
+    public var dropped: UInt64 = 0
+    /// Exits whose enter was not seen (attached mid-syscall, or storage full).
+    public var noEnter: UInt64 = 0
+}
+
+public struct SensorOptions: Sendable {
+    public var objectPath: String
+    /// Ring buffer bytes: a power of two, at least a page.
+    public var ringBytes: Int = 16 << 20
+    /// The sensor's own process is ignored in the kernel (nil = see it too).
+    public var ignorePid: Int32? = getpid()
+    /// Wake the reader only when this much is pending (0 = every record);
+    /// the poll timeout bounds latency for a trickle.
+    public var wakeupBytes: UInt32 = 256 << 10
+
+    public init(objectPath: String) { self.objectPath = objectPath }
+}
+
+/// The loaded and attached BPF programs and their ring buffer.
+public final class Sensor {
+    private let bpf: BPFObject
+    private var ring: OpaquePointer?
+    private let statsFD: Int32
+    private let cpus: Int
+    private var scratch: [UInt64]
+    private let sink: RingSink
+    public let programCount: Int
+    public let options: SensorOptions
+
+    public init(options: SensorOptions) throws(SensorError) {
+        let n = options.ringBytes
+        guard n >= 4096, n & (n - 1) == 0, n <= 1 << 30 else { throw .invalidRingSize(n) }
+        self.options = options
+        bpf = try BPFObject(path: options.objectPath)
+        try bpf.setMaxEntries("events", UInt32(n))
+        let config = bw_config(self_tgid: UInt32(bitPattern: options.ignorePid ?? 0),
+                               wakeup_bytes: options.wakeupBytes)
+        try bpf.setReadOnly("bw_cfg", config)
+        try bpf.load()
+        statsFD = try bpf.mapFD("stats")
+        cpus = max(1, Int(libbpf_num_possible_cpus()))
+        scratch = [UInt64](repeating: 0, count: cpus)
+        sink = RingSink()
+        let ringFD = try bpf.mapFD("events")
+        let ctx = Unmanaged.passUnretained(sink).toOpaque()
+        errno = 0
+        guard let rb = ring_buffer__new(ringFD, { ctx, data, size in
+            let sink = Unmanaged<RingSink>.fromOpaque(ctx!).takeUnretainedValue()
+            sink.handler?(UnsafeRawBufferPointer(start: data, count: size))
+            return 0
+        }, ctx, nil) else {
+            throw .call("ring_buffer__new", errno: errno == 0 ? EINVAL : errno, context: "map events")
+        }
+        ring = rb
+        // attach last: nothing fires before the reader exists
+        programCount = try bpf.attachAll()
+    }
+
+    deinit { close() }
+
+    /// Detaches everything and frees the ring.
+    public func close() {
+        if let r = ring { ring_buffer__free(r) }
+        ring = nil
+    }
+
+    /// An fd that polls readable when records are waiting.
+    public var pollFD: Int32 { ring.map { ring_buffer__epoll_fd($0) } ?? -1 }
+
+    /// Hands every waiting record to `handler` (bytes valid only during the
+    /// call); returns how many.
+    @discardableResult
+    public func consume(_ handler: (UnsafeRawBufferPointer) -> Void) throws(SensorError) -> Int {
+        guard let ring else { return 0 }
+        let rc: Int32 = withoutActuallyEscaping(handler) { h in
+            sink.handler = h
+            defer { sink.handler = nil }
+            return ring_buffer__consume(ring)
+        }
+        if rc < 0 { throw .call("ring_buffer__consume", errno: -rc, context: "map events") }
+        return Int(rc)
+    }
+
+    /// The kernel's per-kind counters, summed over CPUs.
+    public func counters() -> [EventKind: KindCounters] {
+        var out: [EventKind: KindCounters] = [:]
+        for kind in EventKind.allCases {
+            var c = KindCounters()
+            let base = UInt32(kind.wireValue) * UInt32(BW_STAT_N.rawValue)
+            func read(_ stat: bw_stat) -> UInt64 {
+                BPFObject.perCPUSum(fd: statsFD, key: base + stat.rawValue, cpus: cpus, into: &scratch) ?? 0
+            }
+            c.seen = read(BW_STAT_SEEN)
+            c.submitted = read(BW_STAT_SUBMITTED)
+            c.dropped = read(BW_STAT_DROPPED)
+            c.noEnter = read(BW_STAT_NOPARK)
+            out[kind] = c
+        }
+        return out
+    }
+}
+
+/// Carries the current handler into libbpf's C callback.
+private final class RingSink {
+    var handler: ((UnsafeRawBufferPointer) -> Void)?
+}

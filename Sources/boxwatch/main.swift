@@ -1,0 +1,56 @@
+import BoxwatchCore
+import BoxwatchHost
+import Glibc
+
+let usage = """
+    boxwatch — a Linux host sensor for exec, file-open and connect events, attributed to containers
+
+    usage:
+      boxwatch tail [options]     live events, one per line (Ctrl-C stops)
+      boxwatch preflight          check that this host can run the sensor
+      boxwatch version
+      boxwatch help
+
+    tail options:
+      --json                 one ECS JSON object per line
+      --kind K[,K]           exec, open, connect, cgroup (default: exec,open,connect)
+      --container ID[,ID]    full or short container IDs, or 'host'
+      --pid N[,N]            only these processes
+      --duration SECONDS     stop after this long
+      --ring-size SIZE       BPF ring buffer bytes, a power of two (default 16M)
+      --color auto|always|never
+      --include-self         also show the sensor's own activity
+      --bpf-object PATH      the compiled BPF object (default: found next to the binary or in build/bpf)
+
+    """
+
+func fail(_ message: String, code: Int32) -> Never {
+    FDWriter(fd: 2).write("boxwatch: \(message)\n")
+    exit(code)
+}
+
+var argv = Array(CommandLine.arguments.dropFirst())
+let command = argv.isEmpty ? "help" : argv.removeFirst()
+do {
+    switch command {
+    case "tail":
+        let options = try TailOptions(Arguments(argv, command: "boxwatch tail"))
+        exit(Tail(options: options).run())
+    case "preflight":
+        try Arguments(argv, command: "boxwatch preflight").finish()
+        if let problem = Preflight.check(objectPath: BPFObjectLocator.find(explicit: nil)) {
+            fail(problem.description, code: 1)
+        }
+        print("boxwatch: preflight ok (root, BTF, tracefs at \(Preflight.tracefsRoot() ?? "?"), object \(BPFObjectLocator.find(explicit: nil) ?? "?"))")
+    case "version", "--version":
+        print("boxwatch \(boxwatchVersion) (wire format \(RecordDecoder.wireVersion))")
+    case "help", "--help", "-h":
+        print(usage, terminator: "")
+    default:
+        throw UsageError(message: "unknown command '\(command)' (commands: tail, preflight, version, help)")
+    }
+} catch let error as UsageError {
+    fail(error.message, code: 2)
+} catch {
+    fail("\(error)", code: 1)
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/* connect: one record at exit with the raw sockaddr (AF_INET, AF_INET6,
+ * AF_UNIX, ... decoded in user space), the socket's type and protocol, and the
+ * result (0, -EINPROGRESS, -ECONNREFUSED, ...). */
+#include "boxwatch.bpf.h"
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int bw_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	bw_park(BW_SYS_CONNECT, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+	return 0;
+}
+
+/* type and protocol of the socket behind fd, from the task's file table */
+static __always_inline void socket_kind(struct bw_connect *e, int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	e->sock_type = BPF_CORE_READ(sock, type);
+	e->protocol = BPF_CORE_READ(sock, sk, sk_protocol);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int bw_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct bw_parked a;
+	if (!bw_unpark(BW_KIND_CONNECT, BW_SYS_CONNECT, BW_SYS_CONNECT, &a))
+		return 0;
+	struct bw_connect *e = bw_reserve(BW_KIND_CONNECT, sizeof(*e));
+	if (!e)
+		return 0;
+	e->ret = ctx->ret;
+	e->fd = (__s32)a.arg[0];
+	e->addrlen = (__u32)a.arg[2];
+	e->syscall = BW_SYS_CONNECT;
+	e->sock_type = 0;
+	e->protocol = 0;
+	e->addr_flags = 0;
+	e->_pad = 0;
+	__u64 n = a.arg[2] & 0xffffffff;
+	if (n > BW_SOCKADDR_ROOM) {
+		n = BW_SOCKADDR_ROOM;
+		e->addr_flags = BW_STR_TRUNCATED;
+	}
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	if (!a.arg[1]) {
+		e->addr_flags |= BW_STR_ABSENT;
+		n = 0;
+	} else if (n && bpf_probe_read_user(e->addr, n, (void *)a.arg[1])) {
+		e->addr_flags |= BW_STR_FAULT;
+		n = 0;
+	}
+	e->addr_len = n;
+	socket_kind(e, e->fd);
+	bw_cgroup_name(e, offsetof(struct bw_connect, data));
+	bw_submit(e, BW_KIND_CONNECT);
+	return 0;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * exec: execve and execveat.
+ * A successful exec is emitted at sched_process_exec, where the kernel's own
+ * copy of the file name (bprm->filename) and the new image's argv (already on
+ * the new stack, so no page faults) can be read. A failed exec never reaches
+ * that point: sys_exit emits it, reading the caller's strings, which are
+ * still mapped because the old image survives a failed exec.
+ */
+#include "boxwatch.bpf.h"
+
+#define EXEC_DATA offsetof(struct bw_exec, data)
+#define EXEC_FILENAME (EXEC_DATA + BW_CGROUP_NAME_ROOM)
+#define EXEC_ARGV (EXEC_FILENAME + BW_PATH_ROOM)
+#define ARG_ROOM (BW_ARGV_ROOM / 2) /* one argument's room on the failure path */
+#define MAX_ARGS 64                 /* pointers counted on the failure path */
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int bw_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	bw_park(BW_SYS_EXECVE, ctx->args[0], ctx->args[1], (__u64)(__s64)AT_FDCWD, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int bw_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	bw_park(BW_SYS_EXECVEAT, ctx->args[1], ctx->args[2], ctx->args[0], ctx->args[4]);
+	return 0;
+}
+
+static __always_inline void fill_syscall(struct bw_exec *e, const struct bw_parked *a)
+{
+	e->syscall = a->syscall;
+	e->dirfd = a->syscall ? (__s32)a->arg[2] : AT_FDCWD;
+	e->at_flags = (__u32)a->arg[3];
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (bw_ignored())
+		return 0;
+	struct bw_parked a = {};
+	struct bw_parked *pp = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
+	if (pp && (pp->syscall == BW_SYS_EXECVE || pp->syscall == BW_SYS_EXECVEAT)) {
+		a = *pp;
+		pp->syscall = BW_SYS_NONE; /* sys_exit sees ret 0 and emits nothing */
+	}
+	struct bw_exec *e = bw_reserve(BW_KIND_EXEC, sizeof(*e));
+	if (!e)
+		return 0;
+	e->ret = 0;
+	fill_syscall(e, &a);
+	e->argc = BPF_CORE_READ(bprm, argc);
+	e->exec_flags = 0;
+	e->_pad = 0;
+	bw_cgroup_name(e, EXEC_DATA);
+	bw_str_kernel(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, BPF_CORE_READ(bprm, filename));
+
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
+	__u64 start = BPF_CORE_READ(mm, arg_start);
+	__u64 n = BPF_CORE_READ(mm, arg_end) - start;
+	e->argv.off = EXEC_ARGV;
+	e->argv.flags = 0;
+	e->argv.len = 0;
+	if (n > BW_ARGV_ROOM) {
+		n = BW_ARGV_ROOM;
+		e->argv.flags = BW_STR_TRUNCATED;
+	}
+	if (n && bpf_probe_read_user((void *)e + EXEC_ARGV, n, (void *)start))
+		e->argv.flags |= BW_STR_FAULT;
+	else
+		e->argv.len = n;
+	bw_submit(e, BW_KIND_EXEC);
+	return 0;
+}
+
+struct argv_walk {
+	const char *const *argv;
+	__u32 pos;   /* bytes gathered */
+	__u32 argc;  /* pointers seen */
+	__u16 flags; /* BW_STR_* */
+	__u16 ended; /* the NULL ending argv was seen */
+};
+
+static long argv_step(__u32 i, struct argv_walk *w)
+{
+	const char *arg = NULL;
+	if (bpf_probe_read_user(&arg, sizeof(arg), &w->argv[i])) {
+		w->flags |= BW_STR_FAULT;
+		return 1;
+	}
+	if (!arg) {
+		w->ended = 1;
+		return 1;
+	}
+	w->argc++;
+	if (w->pos >= ARG_ROOM) {
+		w->flags |= BW_STR_TRUNCATED;
+		return 0;
+	}
+	struct bw_argv_buf *b = bpf_task_storage_get(&argv_bufs, bpf_get_current_task_btf(), 0, 0);
+	if (!b)
+		return 1;
+	long n = bpf_probe_read_user_str(b->buf + (w->pos & (ARG_ROOM - 1)), ARG_ROOM, arg);
+	if (n <= 0) {
+		w->flags |= BW_STR_FAULT;
+		return 1;
+	}
+	if (n == ARG_ROOM)
+		w->flags |= BW_STR_TRUNCATED;
+	w->pos += n;
+	return 0;
+}
+
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long ret = ctx->ret;
+	if (ret == 0)
+		return 0; /* emitted by bw_exec_commit */
+	struct bw_parked a;
+	if (!bw_unpark(BW_KIND_EXEC, BW_SYS_EXECVE, BW_SYS_EXECVEAT, &a))
+		return 0;
+	struct bw_exec *e = bw_reserve(BW_KIND_EXEC, sizeof(*e));
+	if (!e)
+		return 0;
+	e->ret = ret;
+	fill_syscall(e, &a);
+	e->exec_flags = 0;
+	e->_pad = 0;
+	bw_cgroup_name(e, EXEC_DATA);
+	bw_str_user(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, (const void *)a.arg[0]);
+
+	/* argv from the caller's pointer array, gathered by a bpf_loop callback
+	 * (one verifier pass instead of one per iteration and branch) */
+	struct argv_walk w = { .argv = (const char *const *)a.arg[1] };
+	struct bw_argv_buf *buf = bpf_task_storage_get(&argv_bufs, bpf_get_current_task_btf(), 0,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	e->argv.off = EXEC_ARGV;
+	e->argv.len = 0;
+	e->argv.flags = w.argv ? 0 : BW_STR_ABSENT;
+	if (w.argv && buf) {
+		long loops = bpf_loop(MAX_ARGS, argv_step, &w, 0);
+		if (loops == MAX_ARGS && !w.ended)
+			e->exec_flags |= BW_EXEC_ARGC_LOWER_BOUND;
+		__u64 n = w.pos;
+		if (n > BW_ARGV_ROOM)
+			n = BW_ARGV_ROOM;
+		if (n && !bpf_probe_read_kernel((void *)e + EXEC_ARGV, n, buf->buf))
+			e->argv.len = n;
+		e->argv.flags |= w.flags;
+	} else if (w.argv) {
+		e->argv.flags |= BW_STR_FAULT;
+	}
+	e->argc = w.argc;
+	bw_submit(e, BW_KIND_EXEC);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int bw_exit_execve(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int bw_exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }

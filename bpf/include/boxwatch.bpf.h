@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * boxwatch.bpf.h - maps and helpers shared by the hook files. One file of the
+ * object (hooks/common.bpf.c) defines the maps; the others see them as extern,
+ * and `bpftool gen object` links them into one object.
+ */
+#ifndef BOXWATCH_BPF_H
+#define BOXWATCH_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "boxwatch_events.h"
+
+#ifdef BW_DEFINE_MAPS
+#define BW_MAP
+#else
+#define BW_MAP extern
+#endif
+
+#define AT_FDCWD -100
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+struct bw_ring_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* user space resizes it before load */
+};
+BW_MAP struct bw_ring_map events SEC(".maps");
+
+struct bw_stats_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_STATS_LEN);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+BW_MAP struct bw_stats_map stats SEC(".maps");
+
+struct bw_seq_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+BW_MAP struct bw_seq_map seqs SEC(".maps");
+
+/* Syscall arguments parked at enter, read at exit. Task storage is freed with
+ * the task, so a thread killed mid-syscall leaves nothing behind, and it
+ * follows the task through exec's change of pid. */
+struct bw_parked {
+	__u64 arg[4];
+	__u32 syscall; /* enum bw_syscall; 0 = nothing parked */
+	__u32 _pad;
+};
+
+struct bw_parked_map {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bw_parked);
+};
+BW_MAP struct bw_parked_map parked SEC(".maps");
+
+/* Per-thread room to gather a failed exec's argv (bpf_loop callbacks cannot
+ * write the ring record directly). Per task, so preemption cannot mix two. */
+struct bw_argv_buf {
+	char buf[BW_ARGV_ROOM];
+};
+
+struct bw_argv_map {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bw_argv_buf);
+};
+BW_MAP struct bw_argv_map argv_bufs SEC(".maps");
+
+#ifdef BW_DEFINE_MAPS
+const volatile struct bw_config bw_cfg = {};
+#else
+extern const volatile struct bw_config bw_cfg;
+#endif
+
+static __always_inline void bw_count(__u32 kind, __u32 stat)
+{
+	__u32 idx = kind * BW_STAT_N + stat;
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline bool bw_ignored(void)
+{
+	return bw_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == bw_cfg.self_tgid;
+}
+
+static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (bw_ignored())
+		return;
+	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p)
+		return; /* the exit hook counts it as NOPARK */
+	p->arg[0] = a0;
+	p->arg[1] = a1;
+	p->arg[2] = a2;
+	p->arg[3] = a3;
+	p->syscall = sys;
+}
+
+/* Takes this thread's parked arguments if they belong to a syscall in
+ * [sys_lo, sys_hi]; copies them out and clears the slot. */
+static __always_inline bool bw_unpark(__u32 kind, __u32 sys_lo, __u32 sys_hi, struct bw_parked *out)
+{
+	if (bw_ignored())
+		return false;
+	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
+	if (!p || p->syscall < sys_lo || p->syscall > sys_hi) {
+		bw_count(kind, BW_STAT_NOPARK);
+		return false;
+	}
+	*out = *p;
+	p->syscall = BW_SYS_NONE;
+	return true;
+}
+
+/* Reserves a record of `size` bytes and fills the common header. Every call
+ * takes a sequence number, so a failed reservation leaves a gap. */
+static __always_inline void *bw_reserve(__u32 kind, __u32 size)
+{
+	bw_count(kind, BW_STAT_SEEN);
+	__u32 zero = 0;
+	__u64 seq = 0;
+	__u64 *s = bpf_map_lookup_elem(&seqs, &zero);
+	if (s)
+		seq = __sync_fetch_and_add(s, 1);
+	struct bw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+	if (!h) {
+		bw_count(kind, BW_STAT_DROPPED);
+		return NULL;
+	}
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+	h->kind = kind;
+	h->version = BW_WIRE_VERSION;
+	h->size = size;
+	h->hdr_size = sizeof(struct bw_hdr);
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	h->seq = seq;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cpu = bpf_get_smp_processor_id();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	struct pid *lp = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(lp, level);
+	h->ns_pid = BPF_CORE_READ(lp, numbers[level & 31].nr);
+	h->pidns_ino = BPF_CORE_READ(lp, numbers[level & 31].ns, ns.inum);
+	h->mntns_ino = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	h->flags = BW_HDR_FLAG_NONE;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	return h;
+}
+
+static __always_inline void bw_submit(void *rec, __u32 kind)
+{
+	__u64 flags = 0;
+	if (bw_cfg.wakeup_bytes) {
+		/* wake the reader only around the moment the backlog crosses the mark;
+		 * its poll timeout bounds the latency of a trickle */
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		__u64 mark = bw_cfg.wakeup_bytes;
+		flags = (avail >= mark && avail < mark + 4 * sizeof(struct bw_exec))
+				? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+	bpf_ringbuf_submit(rec, flags);
+	bw_count(kind, BW_STAT_SUBMITTED);
+}
+
+/* Copies a NUL-terminated user string into the record at `off`. */
+static __always_inline void bw_str_user(void *rec, struct bw_str *s, __u16 off, __u32 room,
+					const void *src)
+{
+	s->off = off;
+	s->len = 0;
+	s->flags = 0;
+	if (!src) {
+		s->flags = BW_STR_ABSENT;
+		return;
+	}
+	long n = bpf_probe_read_user_str(rec + off, room, src);
+	if (n <= 0) {
+		s->flags = BW_STR_FAULT;
+		return;
+	}
+	s->len = n - 1;
+	if (n == room) {
+		/* filled the room: truncated unless the source ended exactly there */
+		char c = 1;
+		if (bpf_probe_read_user(&c, 1, src + room - 1) || c != 0)
+			s->flags = BW_STR_TRUNCATED;
+	}
+}
+
+static __always_inline void bw_str_kernel(void *rec, struct bw_str *s, __u16 off, __u32 room,
+					  const void *src)
+{
+	s->off = off;
+	s->len = 0;
+	s->flags = 0;
+	if (!src) {
+		s->flags = BW_STR_ABSENT;
+		return;
+	}
+	long n = bpf_probe_read_kernel_str(rec + off, room, src);
+	if (n <= 0) {
+		s->flags = BW_STR_FAULT;
+		return;
+	}
+	s->len = n - 1;
+	if (n == room) {
+		char c = 1;
+		if (bpf_probe_read_kernel(&c, 1, src + room - 1) || c != 0)
+			s->flags = BW_STR_TRUNCATED;
+	}
+}
+
+/* The task's cgroup2 leaf name: read at the event so a container that is gone
+ * by the time user space looks is still named. Goes first in the data area. */
+static __always_inline void bw_cgroup_name(void *rec, __u16 off)
+{
+	struct bw_hdr *h = rec;
+	struct task_struct *t = bpf_get_current_task_btf();
+	const char *name = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, name);
+	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, name);
+}
+
+#endif /* BOXWATCH_BPF_H */

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * boxwatch_events.h - THE wire format between the BPF programs and user space.
+ *
+ * Included by the BPF object (after vmlinux.h) and by Swift (module CBoxwatchABI).
+ * Rules: fixed-width fields only, padding written out, every struct size checked
+ * by _Static_assert here and by a Swift MemoryLayout test. Variable-length data
+ * (paths, argv, cgroup names) lives after the fixed part of a record and is
+ * addressed by a bw_str descriptor (offset from the record start, length), so
+ * the producer may change where strings sit, or pack records tighter, without
+ * a decoder change. A record's size is always hdr.size, never sizeof(...).
+ */
+#ifndef BOXWATCH_EVENTS_H
+#define BOXWATCH_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BW_WIRE_VERSION 1
+
+enum bw_kind {
+	BW_KIND_EXEC = 1,
+	BW_KIND_OPEN = 2,
+	BW_KIND_CONNECT = 3,
+	BW_KIND_CGROUP_MKDIR = 4,
+	BW_KIND_CGROUP_RMDIR = 5,
+	/* room for later kinds: counters are sized by BW_KIND_SLOTS */
+};
+#define BW_KIND_SLOTS 16
+
+/* per-CPU counters, index = kind * BW_STAT_N + stat */
+enum bw_stat {
+	BW_STAT_SEEN = 0,      /* events that passed the filters */
+	BW_STAT_SUBMITTED = 1, /* records reserved and submitted */
+	BW_STAT_DROPPED = 2,   /* ring reservation failed (ring full) */
+	BW_STAT_NOPARK = 3,    /* exit without a parked enter (enter missed or map full) */
+	BW_STAT_N = 4,
+};
+#define BW_STATS_LEN (BW_KIND_SLOTS * BW_STAT_N)
+
+/* which syscall produced the record (not the raw number: stable across ABIs) */
+enum bw_syscall {
+	BW_SYS_NONE = 0, /* no syscall: kernel-initiated exec, cgroup events */
+	BW_SYS_EXECVE = 1,
+	BW_SYS_EXECVEAT = 2,
+	BW_SYS_OPEN = 3,
+	BW_SYS_OPENAT = 4,
+	BW_SYS_OPENAT2 = 5,
+	BW_SYS_CREAT = 6,
+	BW_SYS_CONNECT = 7,
+};
+
+/* bw_str.flags */
+#define BW_STR_TRUNCATED 0x1 /* source longer than the room given */
+#define BW_STR_FAULT 0x2     /* reading the source failed; len is 0 */
+#define BW_STR_ABSENT 0x4    /* no source (e.g. NULL pointer) */
+
+/* A string stored in the record's variable part. No NUL is counted in len. */
+struct bw_str {
+	__u16 off;   /* from the start of the record */
+	__u16 len;   /* bytes */
+	__u16 flags; /* BW_STR_* */
+	__u16 _pad;
+};
+
+/* bw_hdr.flags */
+#define BW_HDR_FLAG_NONE 0
+
+#define BW_COMM_LEN 16
+
+/* Common header of every record: 96 bytes. */
+struct bw_hdr {
+	__u16 kind;        /* enum bw_kind */
+	__u16 version;     /* BW_WIRE_VERSION of the producer */
+	__u16 size;        /* bytes of the whole record, header included */
+	__u16 hdr_size;    /* sizeof(struct bw_hdr) of the producer */
+	__u64 ts_boot_ns;  /* bpf_ktime_get_boot_ns(): counts suspend, same clock as task start times */
+	__u64 seq;         /* per-CPU sequence, taken for every attempt: gaps are drops */
+	__u64 cgroup_id;   /* cgroup2 id of the task (bpf_get_current_cgroup_id) */
+	__u32 cpu;
+	__u32 pid;         /* thread group id, init pid namespace */
+	__u32 tid;
+	__u32 ppid;        /* real parent's thread group id */
+	__u32 uid;
+	__u32 gid;
+	__u32 ns_pid;      /* thread group id inside the task's own pid namespace */
+	__u32 pidns_ino;
+	__u32 mntns_ino;
+	__u32 flags;       /* BW_HDR_FLAG_* */
+	char comm[BW_COMM_LEN];
+	struct bw_str cgroup_name; /* leaf name of the task's cgroup2, read in the kernel */
+};
+
+/* Room the producer gives each string (a bw_str never exceeds its room). */
+#define BW_CGROUP_NAME_ROOM 256
+#define BW_PATH_ROOM 256
+#define BW_ARGV_ROOM 512
+#define BW_CGROUP_PATH_ROOM 512
+#define BW_SOCKADDR_ROOM 128 /* sockaddr_un is 110 bytes; larger lengths are clamped */
+
+/* bw_exec.exec_flags */
+#define BW_EXEC_ARGC_LOWER_BOUND 0x1 /* argc counted up to a limit on a failed exec */
+
+struct bw_exec {
+	struct bw_hdr hdr;
+	__s32 ret;          /* 0, or -errno for a failed attempt */
+	__s32 dirfd;        /* execveat's dirfd; AT_FDCWD (-100) for execve */
+	__u32 at_flags;     /* execveat's flags */
+	__u32 argc;         /* true argument count (see exec_flags) */
+	__u16 syscall;      /* enum bw_syscall */
+	__u16 exec_flags;   /* BW_EXEC_* */
+	__u32 _pad;
+	struct bw_str filename; /* success: the kernel's bprm->filename; failure: the user string */
+	struct bw_str argv;     /* arguments, each ended by NUL; truncated flag on the str */
+	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM + BW_ARGV_ROOM];
+};
+
+struct bw_open {
+	struct bw_hdr hdr;
+	__s64 ret;          /* fd, or -errno */
+	__s32 dirfd;        /* AT_FDCWD (-100) for open/creat */
+	__u32 flags;        /* open flags (O_*) */
+	__u32 mode;
+	__u16 syscall;      /* enum bw_syscall */
+	__u16 _pad;
+	__u64 resolve;      /* openat2's how.resolve (RESOLVE_*) */
+	struct bw_str path; /* as passed */
+	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM];
+};
+
+struct bw_connect {
+	struct bw_hdr hdr;
+	__s32 ret;          /* 0, -EINPROGRESS, -ECONNREFUSED, ... */
+	__s32 fd;
+	__u32 addrlen;      /* as passed by the caller */
+	__u16 sock_type;    /* SOCK_STREAM, SOCK_DGRAM, ...; 0 if unknown */
+	__u16 protocol;     /* IPPROTO_* of the socket; 0 if unknown */
+	__u16 syscall;      /* enum bw_syscall */
+	__u16 addr_len;     /* bytes of addr copied */
+	__u16 addr_flags;   /* BW_STR_* for the sockaddr copy */
+	__u16 _pad;
+	__u8 addr[BW_SOCKADDR_ROOM]; /* raw sockaddr, as the caller passed it */
+	char data[BW_CGROUP_NAME_ROOM];
+};
+
+struct bw_cgroup {
+	struct bw_hdr hdr;
+	__u64 id;           /* the created or removed cgroup's id */
+	__u32 hierarchy;    /* hierarchy id; 0 is cgroup2 */
+	__u32 level;        /* depth below the root */
+	struct bw_str path; /* path from the hierarchy root */
+	char data[BW_CGROUP_NAME_ROOM + BW_CGROUP_PATH_ROOM];
+};
+
+/* Load-time settings (const volatile in the BPF object, set before load). */
+struct bw_config {
+	__u32 self_tgid;     /* events of this process are ignored; 0 = none */
+	__u32 wakeup_bytes;  /* 0: wake user space per record; else only when the backlog crosses this */
+};
+
+#define BW_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), "wire size of " #t)
+BW_ASSERT_SIZE(bw_str, 8);
+BW_ASSERT_SIZE(bw_hdr, 96);
+BW_ASSERT_SIZE(bw_exec, 96 + 40 + 1024);
+BW_ASSERT_SIZE(bw_open, 96 + 40 + 512);
+BW_ASSERT_SIZE(bw_connect, 96 + 24 + 128 + 256);
+BW_ASSERT_SIZE(bw_cgroup, 96 + 24 + 768);
+
+#endif /* BOXWATCH_EVENTS_H */
