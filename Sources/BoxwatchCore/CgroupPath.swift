@@ -65,7 +65,8 @@ public enum CgroupPath {
         var info = ContainerInfo(id: inner.match.id, runtime: inner.match.runtime, role: inner.match.role,
                                  cgroupPath: path)
         info.parent = matches.dropLast().last(where: { $0.match.role == .workload })?.match.id
-        let context = parts[..<inner.index]
+        // ancestors, plus the slice named inside a `slice:prefix:id` component
+        let context = Array(parts[..<inner.index]) + (inner.match.slice.map { [$0] } ?? [])
         info.rootless = context.contains { $0.hasPrefix("user@") && $0.hasSuffix(".service") }
         if context.contains(where: isKubepods) {
             info.podUID = context.lazy.compactMap(podUID).first
@@ -90,6 +91,8 @@ public enum CgroupPath {
         var id: ContainerID
         var runtime: ContainerRuntime
         var role: ContainerRole = .workload
+        /// The slice of a `slice:prefix:id` component.
+        var slice: Substring? = nil
     }
 
     /// Prefixes of `<prefix>-<64 hex>[.scope]` components.
@@ -113,7 +116,7 @@ public enum CgroupPath {
         // slice:prefix:id
         let colon = c.split(separator: ":", omittingEmptySubsequences: false)
         if colon.count == 3, let runtime = colonPrefixes[String(colon[1])], !colon[2].isEmpty {
-            return ComponentMatch(id: ContainerID(String(colon[2])), runtime: runtime)
+            return ComponentMatch(id: ContainerID(String(colon[2])), runtime: runtime, slice: colon[0])
         }
         // prefix-<64hex>[.scope]
         let name = c.hasSuffix(".scope") ? c.dropLast(6) : c
@@ -141,8 +144,9 @@ public enum CgroupPath {
         s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
+    /// "kubepods", "kubepods.slice", or a systemd slice below it ("kubepods-burstable.slice").
     static func isKubepods(_ c: Substring) -> Bool {
-        c == "kubepods" || c == "kubepods.slice"
+        c == "kubepods" || c.hasPrefix("kubepods.") || c.hasPrefix("kubepods-")
     }
 
     /// "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid_with_underscores>.slice" (systemd).
@@ -163,11 +167,9 @@ public enum CgroupPath {
     }
 
     static func qosClass(_ c: Substring) -> QoSClass? {
-        switch c {
-        case "burstable", "kubepods-burstable.slice": return .burstable
-        case "besteffort", "kubepods-besteffort.slice": return .besteffort
-        default: return nil
-        }
+        if c == "burstable" || c.hasPrefix("kubepods-burstable") { return .burstable }
+        if c == "besteffort" || c.hasPrefix("kubepods-besteffort") { return .besteffort }
+        return nil
     }
 
     /// Whether an unmatched path still looks like a container runtime's, so it

@@ -1,0 +1,118 @@
+@testable import BoxwatchCore
+
+/// Builds wire records byte by byte at the offsets docs/wire-format.md
+/// documents, written out here as numbers, so decoding is checked against
+/// the documented format rather than against the C struct it is read with.
+struct RecordBuilder {
+    var bytes: [UInt8]
+
+    static let headerSize = 96
+    static let execData = 136, openData = 136, connectData = 248, cgroupData = 120
+    static let execSize = 1160, openSize = 648, connectSize = 504, cgroupSize = 888
+
+    init(kind: UInt16, size: Int) {
+        bytes = [UInt8](repeating: 0, count: size)
+        put16(0, kind)
+        put16(2, 1)            // version
+        put16(4, UInt16(size))
+        put16(6, 96)           // hdr_size
+    }
+
+    mutating func put16(_ off: Int, _ v: UInt16) {
+        for i in 0..<2 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
+    }
+    mutating func put32(_ off: Int, _ v: UInt32) {
+        for i in 0..<4 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
+    }
+    mutating func put64(_ off: Int, _ v: UInt64) {
+        for i in 0..<8 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
+    }
+    mutating func putBytes(_ off: Int, _ b: [UInt8]) {
+        for (i, x) in b.enumerated() { bytes[off + i] = x }
+    }
+    /// A bw_str descriptor at `at`, its bytes at `dataOff`.
+    mutating func putString(at: Int, dataOff: Int, _ s: [UInt8], flags: UInt16 = 0) {
+        putBytes(dataOff, s)
+        put16(at, UInt16(dataOff))
+        put16(at + 2, UInt16(s.count))
+        put16(at + 4, flags)
+    }
+
+    struct Header {
+        var ts: UInt64 = 1_000_000_000
+        var seq: UInt64 = 7
+        var cgroup: UInt64 = 1
+        var cpu: UInt32 = 1
+        var pid: UInt32 = 4242
+        var tid: UInt32 = 4243
+        var ppid: UInt32 = 1
+        var uid: UInt32 = 1000
+        var gid: UInt32 = 100
+        var nsPid: UInt32 = 5
+        var pidns: UInt32 = 4026531836
+        var mntns: UInt32 = 4026531840
+        var comm = "cat"
+        var cgroupName = ""
+    }
+
+    mutating func header(_ h: Header, cgroupNameAt dataOff: Int) {
+        put64(8, h.ts); put64(16, h.seq); put64(24, h.cgroup)
+        put32(32, h.cpu); put32(36, h.pid); put32(40, h.tid); put32(44, h.ppid)
+        put32(48, h.uid); put32(52, h.gid); put32(56, h.nsPid); put32(60, h.pidns); put32(64, h.mntns)
+        putBytes(72, Array(h.comm.utf8.prefix(15)))
+        putString(at: 88, dataOff: dataOff, Array(h.cgroupName.utf8))
+    }
+
+    static func open(_ h: Header = Header(), path: String, ret: Int64, dirfd: Int32 = -100,
+                     flags: UInt32 = 0, mode: UInt32 = 0, syscall: UInt16 = 4, resolve: UInt64 = 0,
+                     pathFlags: UInt16 = 0) -> [UInt8] {
+        var b = RecordBuilder(kind: 2, size: openSize)
+        b.header(h, cgroupNameAt: openData)
+        b.put64(96, UInt64(bitPattern: ret)); b.put32(104, UInt32(bitPattern: dirfd))
+        b.put32(108, flags); b.put32(112, mode); b.put16(116, syscall); b.put64(120, resolve)
+        b.putString(at: 128, dataOff: openData + 256, Array(path.utf8), flags: pathFlags)
+        return b.bytes
+    }
+
+    static func exec(_ h: Header = Header(), filename: String, argv: [String], ret: Int32 = 0,
+                     argc: UInt32? = nil, syscall: UInt16 = 1, argvFlags: UInt16 = 0, execFlags: UInt16 = 0) -> [UInt8] {
+        var b = RecordBuilder(kind: 1, size: execSize)
+        b.header(h, cgroupNameAt: execData)
+        b.put32(96, UInt32(bitPattern: ret)); b.put32(100, UInt32(bitPattern: -100))
+        b.put32(108, argc ?? UInt32(argv.count)); b.put16(112, syscall); b.put16(114, execFlags)
+        b.putString(at: 120, dataOff: execData + 256, Array(filename.utf8))
+        let blob: [UInt8] = argv.flatMap { Array($0.utf8) + [UInt8(0)] }
+        b.putString(at: 128, dataOff: execData + 512, blob, flags: argvFlags)
+        return b.bytes
+    }
+
+    static func connect(_ h: Header = Header(), sockaddr: [UInt8], ret: Int32, fd: Int32 = 3,
+                        sockType: UInt16 = 1, proto: UInt16 = 6) -> [UInt8] {
+        var b = RecordBuilder(kind: 3, size: connectSize)
+        b.header(h, cgroupNameAt: connectData)
+        b.put32(96, UInt32(bitPattern: ret)); b.put32(100, UInt32(bitPattern: fd))
+        b.put32(104, UInt32(sockaddr.count)); b.put16(108, sockType); b.put16(110, proto)
+        b.put16(112, 7); b.put16(114, UInt16(sockaddr.count))
+        b.putBytes(120, sockaddr)
+        return b.bytes
+    }
+
+    static func cgroup(_ h: Header = Header(), created: Bool, id: UInt64, path: String, level: UInt32) -> [UInt8] {
+        var b = RecordBuilder(kind: created ? 4 : 5, size: cgroupSize)
+        b.header(h, cgroupNameAt: cgroupData)
+        b.put64(96, id); b.put32(104, 0); b.put32(108, level)
+        b.putString(at: 112, dataOff: cgroupData + 256, Array(path.utf8))
+        return b.bytes
+    }
+
+    /// sockaddr_in: family 2 (host order), port and address in network order.
+    static func sockaddrIn(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) -> [UInt8] {
+        [2, 0, UInt8(port >> 8), UInt8(port & 0xff), a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0]
+    }
+
+    /// sockaddr_in6 (28 bytes).
+    static func sockaddrIn6(_ addr: [UInt8], port: UInt16, scope: UInt32 = 0) -> [UInt8] {
+        [10, 0, UInt8(port >> 8), UInt8(port & 0xff), 0, 0, 0, 0] + addr
+            + [UInt8(scope & 0xff), UInt8(scope >> 8 & 0xff), UInt8(scope >> 16 & 0xff), UInt8(scope >> 24)]
+    }
+}

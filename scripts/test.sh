@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, as root: the pure tier (decoding, cgroup paths,
+# formats) and the live tier (real kernel, real processes, real Docker
+# containers). Installs what the live tests need first. Under CI=true a live
+# test that cannot run fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --debug
+# what the live tests drive: Docker (dockerd started by the tests themselves),
+# a busybox rootfs for the test image, python3 for syscalls with exact arguments
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in docker.io busybox-static python3 iproute2 util-linux; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "test.sh: installing ${missing[*]}"
+	apt-get update -qq
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+export BOXWATCH_BIN="$(swift build --show-bin-path)/boxwatch"
+swift test 2>&1
