@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+/// Real Docker containers (dockerd started and stopped by the test).
+final class DockerTests: XCTestCase {
+    static let envScript = Live.repoRoot.appendingPathComponent("scripts/docker-env.sh").path
+
+    override class func setUp() {
+        super.setUp()
+        if geteuid() == 0 { _ = try? Live.run(envScript, ["up"]) }
+    }
+
+    override class func tearDown() {
+        if geteuid() == 0 { _ = try? Live.run(envScript, ["down"]) }
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        try Live.requireSensor()
+        let info = try Live.run("/bin/sh", ["-c", "docker info --format '{{.CgroupDriver}}'"])
+        if info.status != 0 { try Live.unavailable("Docker is not running (scripts/docker-env.sh up): \(info.stderr)") }
+    }
+
+    /// Containers' processes are found through Docker itself (the host pid of
+    /// each container's init, from `docker inspect`): that pid and its
+    /// children are the container's processes, whatever boxwatch says.
+    func testEveryContainerEventCarriesItsFullID() throws {
+        let tail = try TailRun()
+        var containers: [(cid: String, initPid: Int, port: Int)] = []
+        for port in [11, 12, 13] {
+            let run = try Live.run("/usr/bin/env", ["docker", "run", "-d", "--rm", "--network=none",
+                "boxwatch-test:latest", "sh", "-c",
+                "sleep 1; /bin/cat /etc/passwd >/dev/null; nc -w1 127.0.0.1 \(port) </dev/null; true"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let cid = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let inspect = try Live.run("/usr/bin/env", ["docker", "inspect", "-f", "{{.State.Pid}}", cid])
+            let pid = Int(inspect.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            XCTAssertGreaterThan(pid, 0, "docker inspect: \(inspect.stdout) \(inspect.stderr)")
+            containers.append((cid, pid, port))
+        }
+        for c in containers {  // --rm: gone once it exits
+            _ = try Live.run("/usr/bin/env", ["docker", "wait", c.cid])
+        }
+        let host = try Live.run("/bin/cat", ["/etc/hostname"])
+        let events = try tail.stop()
+
+        var checked = 0
+        for c in containers {
+            XCTAssertEqual(c.cid.count, 64)
+            let mine = events.filter { $0.pid == c.initPid || $0.int("process.parent.pid") == c.initPid }
+            XCTAssertGreaterThanOrEqual(mine.count, 3, "container \(c.cid)")
+            for e in mine {
+                XCTAssertEqual(e.containerID, c.cid, "\(e)")
+                XCTAssertEqual(e.runtime, "docker", "\(e)")
+                checked += 1
+            }
+            let cat = mine.filter { $0.action == "exec" && $0.executable == "/bin/cat" }
+            XCTAssertEqual(cat.count, 1)
+            let catPid = cat.first?.pid ?? -1
+            XCTAssertEqual(mine.filter { $0.pid == catPid && $0.action == "open" && $0.filePath == "/etc/passwd" }.count, 1)
+            let connects = mine.actions("connect")
+            XCTAssertEqual(connects.count, 1, "\(connects)")
+            XCTAssertEqual(connects.first?.string("destination.ip"), "127.0.0.1")
+            XCTAssertEqual(connects.first?.int("destination.port"), c.port)
+            XCTAssertEqual(connects.first?.outcome, "failure")
+            XCTAssertEqual(connects.first?.int("boxwatch.errno"), 111)
+            // nothing outside the container (but runc setting it up) is attributed to it
+            for e in events where e.containerID == c.cid {
+                XCTAssertTrue(e.pid == c.initPid || e.int("process.parent.pid") == c.initPid
+                              || (e.comm ?? "").hasPrefix("runc"), "\(e)")
+            }
+        }
+        print("docker: \(checked) container events checked, all with the full 64-hex ID")
+        // host activity in the same window carries no container ID
+        let hostEvents = events.of(pid: host.pid)
+        XCTAssertFalse(hostEvents.isEmpty)
+        for e in hostEvents {
+            XCTAssertNil(e.containerID, "\(e)")
+            XCTAssertEqual(e.string("boxwatch.attribution"), "host")
+        }
+    }
+}
