@@ -42,8 +42,10 @@ public final class Sensor {
         self.options = options
         bpf = try BPFObject(path: options.objectPath)
         try bpf.setMaxEntries("events", UInt32(n))
+        // the wake-up mark must sit well inside the ring, or a small ring
+        // would fill before the reader is ever woken
         let config = bw_config(self_tgid: UInt32(bitPattern: options.ignorePid ?? 0),
-                               wakeup_bytes: options.wakeupBytes)
+                               wakeup_bytes: min(options.wakeupBytes, UInt32(n / 4)))
         try bpf.setReadOnly("bw_cfg", config)
         try bpf.load()
         statsFD = try bpf.mapFD("stats")

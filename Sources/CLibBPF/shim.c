@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int bw_set_rodata(struct bpf_object *obj, const char *name, const void *value, size_t size)
@@ -46,31 +47,44 @@ static char log_buf[16384];
 static size_t log_len;
 static int log_echo;
 
-static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
+static void append(const char *text, size_t n)
 {
-	char line[1024];
-	va_list copy;
-	va_copy(copy, ap);
-	int n = vsnprintf(line, sizeof(line), fmt, copy);
-	va_end(copy);
-	if (n < 0)
-		return 0;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
+	if (n >= sizeof(log_buf)) { /* keep the tail: the verifier's verdict is at the end */
+		text += n - (sizeof(log_buf) - 1);
+		n = sizeof(log_buf) - 1;
+	}
 	if (log_len + n >= sizeof(log_buf)) {
-		/* keep the tail: the verifier's verdict is at the end */
-		size_t drop = log_len + n - sizeof(log_buf) + sizeof(log_buf) / 4;
-		if (drop > log_len)
-			drop = log_len;
+		size_t drop = log_len + n - (sizeof(log_buf) - 1);
 		memmove(log_buf, log_buf + drop, log_len - drop);
 		log_len -= drop;
 	}
-	memcpy(log_buf + log_len, line, n);
+	memcpy(log_buf + log_len, text, n);
 	log_len += n;
 	log_buf[log_len] = 0;
+}
+
+static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
 	(void)level;
+	char small[1024];
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return 0;
+	char *text = small;
+	if ((size_t)n >= sizeof(small)) { /* a whole verifier log comes as one message */
+		text = malloc((size_t)n + 1);
+		if (!text)
+			return 0;
+		vsnprintf(text, (size_t)n + 1, fmt, ap);
+	}
+	append(text, (size_t)n);
 	if (log_echo)
-		fputs(line, stderr);
+		fputs(text, stderr);
+	if (text != small)
+		free(text);
 	return 0;
 }
 

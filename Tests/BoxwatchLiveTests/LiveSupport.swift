@@ -110,6 +110,7 @@ final class TailRun {
 
     deinit {
         if !exited { kill(pid, SIGKILL); waitpid(pid, nil, 0) }
+        try? FileManager.default.removeItem(atPath: (outPath as NSString).deletingLastPathComponent)
     }
 
     var stderrText: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
@@ -130,7 +131,6 @@ final class TailRun {
         }
         XCTAssertEqual(status, 0, "tail exit status; stderr: \(stderrText)")
         let text = try String(contentsOfFile: outPath, encoding: .utf8)
-        try? FileManager.default.removeItem(atPath: (outPath as NSString).deletingLastPathComponent)
         return try text.split(separator: "\n").map { line in
             guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw Live.Unavailable(description: "not a JSON object: \(line)")
