@@ -21,3 +21,5 @@ fi
 make -s -C bpf selftest   # the unverifiable object the load-error test uses
 export BOXWATCH_BIN="$(swift build --show-bin-path)/boxwatch"
 swift test 2>&1
+# the record decoder under libFuzzer, briefly (scripts/fuzz.sh SECONDS for longer runs)
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -121,14 +121,17 @@ public struct Event: Sendable, Equatable {
         }
     }
 
-    /// The errno of a failed call, positive.
+    /// The errno of a failed call, positive. (Total: a corrupt result such
+    /// as Int32.min gives a clamped number, not a trap.)
     public var errno: Int32? {
+        let result: Int64
         switch detail {
-        case .exec(let e): return e.result < 0 ? -e.result : nil
-        case .open(let o): return o.result < 0 ? Int32(truncatingIfNeeded: -o.result) : nil
-        case .connect(let c): return c.result < 0 ? -c.result : nil
+        case .exec(let e): result = Int64(e.result)
+        case .open(let o): result = o.result
+        case .connect(let c): result = Int64(c.result)
         case .cgroup: return nil
         }
+        return result < 0 ? Int32(clamping: result.magnitude) : nil
     }
 }
 

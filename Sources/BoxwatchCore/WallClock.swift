@@ -17,12 +17,15 @@ public struct WallClock: Sendable, Equatable {
 public struct UTCTime: Sendable, Equatable {
     public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanos: Int
 
+    /// Total over every Int64 (1677...2262): floor division, no overflow,
+    /// since a replayed or corrupt stamp can hold any value.
     public init(unixNanos: Int64) {
-        let secs = unixNanos >= 0 ? unixNanos / 1_000_000_000 : (unixNanos - 999_999_999) / 1_000_000_000
-        nanos = Int(unixNanos - secs * 1_000_000_000)
-        var days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
-        let rem = Int(secs) - days * 86_400
-        hour = rem / 3600; minute = rem % 3600 / 60; second = rem % 60
+        var (secs, rem) = unixNanos.quotientAndRemainder(dividingBy: 1_000_000_000)
+        if rem < 0 { secs -= 1; rem += 1_000_000_000 }
+        nanos = Int(rem)
+        var (days, daySecs) = Int(secs).quotientAndRemainder(dividingBy: 86_400)
+        if daySecs < 0 { days -= 1; daySecs += 86_400 }
+        hour = daySecs / 3600; minute = daySecs % 3600 / 60; second = daySecs % 60
         days += 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
         let doe = days - era * 146_097

@@ -128,3 +128,12 @@ final class FormatterTests: XCTestCase {
         XCTAssertEqual(out.filter { $0 == "\n" }.count, 1)
     }
 }
+
+final class UTCTimeEdgeTests: XCTestCase {
+    /// Found by the fuzz target: stamps near Int64's ends must not trap.
+    func testExtremeStamps() {
+        XCTAssertEqual(UTCTime(unixNanos: .max).iso8601, "2262-04-11T23:47:16.854775807Z")
+        XCTAssertEqual(UTCTime(unixNanos: .min).iso8601, "1677-09-21T00:12:43.145224192Z")
+        XCTAssertEqual(WallClock(offsetNanos: .max).unixNanos(boot: .max), .max - 1)  // wraps, never traps
+    }
+}

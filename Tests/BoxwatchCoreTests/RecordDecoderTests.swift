@@ -166,3 +166,16 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+final class DecoderEdgeTests: XCTestCase {
+    /// Found by the fuzz target: extreme result values must not trap.
+    func testExtremeResults() throws {
+        let e = try RecordDecoder.decode(RecordBuilder.open(path: "/x", ret: .min))
+        XCTAssertEqual(e.errno, .max)
+        let x = try RecordDecoder.decode(RecordBuilder.exec(filename: "/x", argv: [], ret: .min))
+        XCTAssertEqual(x.errno, .max)
+        var out = ""
+        ECSFormatter().format(x, attribution: .host, clock: WallClock(offsetNanos: 0), into: &out)
+        XCTAssertTrue(out.contains("\"errno\":2147483647"))
+    }
+}
