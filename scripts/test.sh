@@ -20,6 +20,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 make -s -C bpf selftest   # the unverifiable object the load-error test uses
 export BOXWATCH_BIN="$(swift build --show-bin-path)/boxwatch"
-swift test 2>&1
 # the record decoder under libFuzzer, briefly (scripts/fuzz.sh SECONDS for longer runs)
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+swift test 2>&1
