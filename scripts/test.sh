@@ -22,4 +22,13 @@ make -s -C bpf selftest   # the unverifiable object the load-error test uses
 export BOXWATCH_BIN="$(swift build --show-bin-path)/boxwatch"
 # the record decoder under libFuzzer, briefly (scripts/fuzz.sh SECONDS for longer runs)
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
-swift test 2>&1
+mkdir -p build
+status=0
+swift test --disable-swift-testing 2>&1 | tee build/test.log || status=$?
+# one plain closing line: the XCTest totals (the last "Executed" line is the sum)
+total=$(grep -E '^\s*Executed [0-9]+ tests?, with [0-9]+ failures?' build/test.log | tail -1)
+executed=$(echo "$total" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$total" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+if [ -z "$total" ]; then echo "test.sh: no XCTest totals in the output" >&2; exit 1; fi
+echo "tests: $((executed - failed)) passed, $failed failed"
+exit $status

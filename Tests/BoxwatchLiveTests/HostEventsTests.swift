@@ -139,4 +139,61 @@ final class HostEventsTests: XCTestCase {
         XCTAssertEqual(miss?.outcome, "failure")
         XCTAssertEqual(miss?.int("boxwatch.errno"), n[4])
     }
+
+    /// IPv6, IPv4-mapped IPv6 and AF_UNIX destinations, decoded from the raw
+    /// sockaddr. The calls run in a network namespace with only a (down)
+    /// loopback, so they fail at once and nothing leaves the machine.
+    func testConnectFamilies() throws {
+        let tail = try TailRun(["--kind", "connect"])
+        let r = try Live.run("/usr/bin/unshare", ["-n", python, "-c", """
+            import socket
+            out = []
+            for fam, addr in [(socket.AF_INET6, ("::ffff:203.0.113.7", 443)),
+                              (socket.AF_INET6, ("2001:db8::7", 443)),
+                              (socket.AF_INET, ("203.0.113.7", 443))]:
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.setblocking(False)
+                out.append(s.connect_ex(addr))
+                s.close()
+            u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            out.append(u.connect_ex("/nonexistent/boxwatch.sock"))
+            a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            out.append(a.connect_ex("\\0boxwatch-abstract-nobody"))
+            print(*out)
+            """])
+        let events = try tail.stop()
+        let errnos = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        XCTAssertEqual(errnos.count, 5, r.stdout + r.stderr)
+        guard errnos.count == 5 else { return }
+        let mine = events.of(pid: r.pid).actions("connect")
+        XCTAssertEqual(mine.count, 5, "\(mine)")
+        guard mine.count == 5 else { return }
+
+        let mapped = mine[0]
+        XCTAssertEqual(mapped.string("destination.ip"), "203.0.113.7")
+        XCTAssertEqual(mapped.int("destination.port"), 443)
+        XCTAssertEqual(mapped.string("boxwatch.address_raw"), "::ffff:203.0.113.7")
+        XCTAssertEqual(mapped.value("boxwatch.ipv4_mapped") as? Bool, true)
+        XCTAssertEqual(mapped.string("boxwatch.family"), "inet6")
+        XCTAssertEqual(mapped.string("network.type"), "ipv4")
+        XCTAssertEqual(mapped.string("network.transport"), "tcp")
+
+        XCTAssertEqual(mine[1].string("destination.ip"), "2001:db8::7")
+        XCTAssertEqual(mine[1].string("network.type"), "ipv6")
+        XCTAssertNil(mine[1].value("boxwatch.ipv4_mapped"))
+
+        XCTAssertEqual(mine[2].string("destination.ip"), "203.0.113.7")
+        XCTAssertEqual(mine[2].string("boxwatch.family"), "inet")
+
+        XCTAssertEqual(mine[3].string("destination.address"), "/nonexistent/boxwatch.sock")
+        XCTAssertEqual(mine[3].string("boxwatch.family"), "unix")
+        XCTAssertEqual(mine[3].string("boxwatch.socket_type"), "stream")
+        XCTAssertEqual(mine[4].string("destination.address"), "@boxwatch-abstract-nobody")
+        XCTAssertEqual(mine[4].string("boxwatch.socket_type"), "dgram")
+
+        for (e, expected) in zip(mine, errnos) {
+            XCTAssertEqual(e.outcome, expected == 0 ? "success" : expected == 115 ? "unknown" : "failure", "\(e)")
+            if expected != 0 { XCTAssertEqual(e.int("boxwatch.errno"), expected, "\(e)") }
+        }
+    }
 }
