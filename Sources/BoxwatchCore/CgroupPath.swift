@@ -133,8 +133,8 @@ public enum CgroupPath {
             else { runtime = .unknown }
             return ComponentMatch(id: ContainerID(String(c)), runtime: runtime)
         }
-        // containerd without Kubernetes: /<namespace>/<any id>
-        if depth == 2, index == 1, let parent, containerdNamespaces.contains(parent) {
+        // containerd without Kubernetes: /<namespace>/<any id>[/sub-cgroups]
+        if index == 1, let parent, containerdNamespaces.contains(parent) {
             return ComponentMatch(id: ContainerID(String(c)), runtime: .containerd)
         }
         return nil
@@ -144,9 +144,11 @@ public enum CgroupPath {
         s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
-    /// "kubepods", "kubepods.slice", or a systemd slice below it ("kubepods-burstable.slice").
+    /// "kubepods", "kubepods.slice", a systemd slice below it
+    /// ("kubepods-burstable.slice"), or kind's nested "kubelet-kubepods…".
     static func isKubepods(_ c: Substring) -> Bool {
-        c == "kubepods" || c.hasPrefix("kubepods.") || c.hasPrefix("kubepods-")
+        let c = c.hasPrefix("kubelet-") ? c.dropFirst(8) : c
+        return c == "kubepods" || c.hasPrefix("kubepods.") || c.hasPrefix("kubepods-")
     }
 
     /// "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid_with_underscores>.slice" (systemd).
@@ -167,6 +169,7 @@ public enum CgroupPath {
     }
 
     static func qosClass(_ c: Substring) -> QoSClass? {
+        let c = c.hasPrefix("kubelet-") ? c.dropFirst(8) : c
         if c == "burstable" || c.hasPrefix("kubepods-burstable") { return .burstable }
         if c == "besteffort" || c.hasPrefix("kubepods-besteffort") { return .besteffort }
         return nil
@@ -174,10 +177,13 @@ public enum CgroupPath {
 
     /// Whether an unmatched path still looks like a container runtime's, so it
     /// must be shown raw rather than as the host.
+    /// Host units are not: the runtimes' own daemons (`docker.service`,
+    /// `containerd.service`) and systemd's transient `run-r<hex>.scope`.
     static func looksLikeContainer(_ parts: [Substring]) -> Bool {
         let words = ["docker", "containerd", "kubepods", "libpod", "crio", "podman", "machine.slice", "lxc"]
         return parts.contains { part in
-            words.contains { part.contains($0) } || hasHexRun(part, atLeast: 32)
+            if part.hasSuffix(".service") || (part.hasPrefix("run-") && part.hasSuffix(".scope")) { return false }
+            return words.contains { part.contains($0) } || hasHexRun(part, atLeast: 32)
         }
     }
 

@@ -11,7 +11,15 @@ public enum ErrnoName {
         100: "ENETDOWN", 101: "ENETUNREACH", 103: "ECONNABORTED", 104: "ECONNRESET",
         106: "EISCONN", 110: "ETIMEDOUT", 111: "ECONNREFUSED", 113: "EHOSTUNREACH",
         114: "EALREADY", 115: "EINPROGRESS", 133: "EHWPOISON",
+        // kernel-internal: a signal interrupted the call, which the kernel restarts
+        512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK",
     ]
+
+    /// Results that mean "interrupted by a signal, restarted or retried",
+    /// not a failure of the call itself.
+    public static func isRestart(_ errno: Int32) -> Bool {
+        errno == 512 || errno == 513 || errno == 514 || errno == 516
+    }
 
     /// "ENOENT", or "E123" for a number not in the table.
     public static func name(_ errno: Int32) -> String {

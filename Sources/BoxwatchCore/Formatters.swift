@@ -20,7 +20,7 @@ public struct ECSFormatter: EventFormatter {
                 j.field("category", [Self.category(e.kind)])
                 j.field("type", [Self.type(e)])
                 j.field("action", e.kind.rawValue)
-                j.field("outcome", e.outcome == .pending ? "unknown" : e.outcome.rawValue)
+                j.field("outcome", e.outcome == .success || e.outcome == .failure ? e.outcome.rawValue : "unknown")
             }
             j.object("process") { j in
                 j.field("pid", h.pid)
@@ -28,7 +28,7 @@ public struct ECSFormatter: EventFormatter {
                 j.object("parent") { $0.field("pid", h.ppid) }
                 j.field("name", h.comm)
                 if case .exec(let x) = e.detail {
-                    j.field("executable", x.filename.value)
+                    j.field("executable", x.filename.known)
                     j.field("args", x.argv)
                     j.field("args_count", x.argc)
                 }
@@ -52,11 +52,12 @@ public struct ECSFormatter: EventFormatter {
             }
             switch e.detail {
             case .open(let o):
-                j.object("file") { $0.field("path", o.path.value) }
+                j.object("file") { $0.field("path", o.path.known) }
             case .connect(let c):
                 j.object("destination") { j in
                     switch c.address {
                     case .inet(let ip, let port), .inet6(let ip, let port, _, _):
+                        j.field("address", ip.normalized.description)
                         j.field("ip", ip.normalized.description)
                         j.field("port", port)
                     case .unix(let path, let abstract):
@@ -101,6 +102,7 @@ public struct ECSFormatter: EventFormatter {
                     j.field("errno", errno)
                     j.field("errno_name", ErrnoName.name(errno))
                 }
+                if e.outcome == .interrupted { j.field("interrupted", true) }
                 Self.kindFields(e, into: &j)
             }
         }
@@ -118,6 +120,7 @@ public struct ECSFormatter: EventFormatter {
                 j.field("at_flags", x.atFlags)
             }
             if x.filename.truncated { j.field("filename_truncated", true) }
+            if x.filename.invalidUTF8 { j.field("filename_invalid_utf8", true) }
             if x.filename.fault { j.field("filename_read_error", true) }
             if x.argvTruncated { j.field("args_truncated", true) }
             if x.argvFault { j.field("args_read_error", true) }
@@ -131,6 +134,7 @@ public struct ECSFormatter: EventFormatter {
             j.field("mode", o.mode)
             if o.syscall == .openat2 { j.field("resolve", o.resolve) }
             if o.path.truncated { j.field("path_truncated", true) }
+            if o.path.invalidUTF8 { j.field("path_invalid_utf8", true) }
             if o.path.fault { j.field("path_read_error", true) }
         case .connect(let c):
             j.field("syscall", "connect")
@@ -189,11 +193,11 @@ public struct TextFormatter: EventFormatter {
         switch attribution {
         case .host: who = "host"
         case .container(let c):
-            who = c.id.short
+            who = Self.quote(c.id.short)
             if c.role == .runtimeHelper { extra = " [runtime-helper]" }
         case .unknown(let path):
             who = "unknown"
-            extra = " [cgroup \(path)]"
+            extra = " [cgroup \(Self.quote(path))]"
         }
         let result = Describe.result(e)
         out += time
@@ -202,7 +206,7 @@ public struct TextFormatter: EventFormatter {
         out += " "
         out += cell(String(h.pid), 8)
         out += " "
-        out += cell(h.comm, 16)
+        out += cell(Self.quote(h.comm), 16)
         out += " "
         out += paint(cell(e.kind == .cgroupCreated || e.kind == .cgroupRemoved ? "cgroup" : e.kind.rawValue, 8),
                      color ? "1" : nil)
@@ -216,20 +220,22 @@ public struct TextFormatter: EventFormatter {
     static func detail(_ e: Event) -> String {
         switch e.detail {
         case .exec(let x):
-            var s = x.filename.value + (x.filename.truncated ? "…" : "")
-            if x.filename.fault { s = "<unreadable>" }
+            var s = x.filename.known.map(quote) ?? "<unreadable>"
+            if x.filename.truncated { s += "…" }
             let args = x.argv.map(quote).joined(separator: " ")
             s += " [" + clip(args, 160) + (x.argvTruncated ? " …" : "") + "]"
             return s
         case .open(let o):
-            var s = o.path.fault ? "<unreadable>" : quote(o.path.value) + (o.path.truncated ? "…" : "")
+            var s = o.path.known.map(quote) ?? "<unreadable>"
+            if o.path.truncated { s += "…" }
             if o.dirfd != Describe.atFDCWD, !o.path.value.hasPrefix("/") { s += " dirfd=\(o.dirfd)" }
             s += " " + Describe.openFlags(o.flags)
             return s
         case .connect(let c):
-            return (Describe.transport(c) ?? c.address.familyName) + " " + c.address.description
+            if case .unix = c.address { return quote(c.address.description) }
+            return (Describe.transport(c) ?? c.address.familyName) + " " + quote(c.address.description)
         case .cgroup(let g):
-            return (e.kind == .cgroupCreated ? "mkdir " : "rmdir ") + g.path.value + " id=\(g.id)"
+            return (e.kind == .cgroupCreated ? "mkdir " : "rmdir ") + quote(g.path.value) + " id=\(g.id)"
         }
     }
 
@@ -246,26 +252,29 @@ public struct TextFormatter: EventFormatter {
         s.count <= n ? s : String(s.prefix(n)) + "…"
     }
 
-    /// Shell-style quoting for arguments and paths that contain spaces or
-    /// control characters, so a line cannot be forged by a file name.
+    /// Shell-style quoting for anything a process or runtime controls (names,
+    /// paths, arguments, IDs), so no value can forge a line or steer the
+    /// terminal: C0 and C1 controls and bidirectional overrides are escaped.
     static func quote(_ s: String) -> String {
-        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7f && $0 != "'" && $0 != "\"" && $0 != "\\" }
-        if plain { return s }
+        if !s.isEmpty && s.unicodeScalars.allSatisfy({ !needsEscape($0) && $0.value > 0x20 && $0 != "'" && $0 != "\"" && $0 != "\\" }) {
+            return s
+        }
         var out = "'"
         for u in s.unicodeScalars {
             switch u {
             case "'": out += "\\'"
             case "\\": out += "\\\\"
-            case _ where u.value < 0x20 || u.value == 0x7f:
-                out += "\\x" + pad(Int(u.value), 2, radix: 16)
+            case _ where needsEscape(u):
+                out += u.value <= 0xff ? "\\x" + pad(Int(u.value), 2, radix: 16) : "\\u{" + String(u.value, radix: 16) + "}"
             default: out.unicodeScalars.append(u)
             }
         }
         return out + "'"
     }
-}
 
-func pad(_ n: Int, _ width: Int, radix: Int) -> String {
-    let s = String(n, radix: radix)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
+        return v < 0x20 || (0x7f...0x9f).contains(v) || (0x202a...0x202e).contains(v) || (0x2066...0x2069).contains(v)
+            || v == 0x200e || v == 0x200f || v == 0x061c
+    }
 }

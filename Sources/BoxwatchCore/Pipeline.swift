@@ -15,7 +15,7 @@ public struct EventFilter: Sendable {
             let matched = containers.contains { want in
                 switch a {
                 case .host: return want == "host"
-                case .container(let c): return c.id.rawValue.hasPrefix(want)
+                case .container(let c): return want != "host" && want != "unknown" && c.id.rawValue.hasPrefix(want)
                 case .unknown: return want == "unknown"
                 }
             }

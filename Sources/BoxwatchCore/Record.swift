@@ -10,6 +10,11 @@ public struct WireText: Sendable, Equatable {
     public var fault: Bool
     /// There was no source (a NULL pointer).
     public var absent: Bool
+    /// The bytes were not valid UTF-8; `value` spells the bad bytes `\xNN`.
+    public var invalidUTF8 = false
+
+    /// The value, or nil when the kernel could not read it (never "" for unknown).
+    public var known: String? { fault || absent ? nil : value }
 
     public init(_ value: String, truncated: Bool = false, fault: Bool = false, absent: Bool = false) {
         self.value = value
@@ -111,6 +116,7 @@ public struct Event: Sendable, Equatable {
     /// Whether the syscall failed (nil where success has no meaning).
     /// EINPROGRESS is neither: the connection is still being made.
     public var outcome: Outcome {
+        if let e = errno, ErrnoName.isRestart(e) { return .interrupted }
         switch detail {
         case .exec(let e): return e.result == 0 ? .success : .failure
         case .open(let o): return o.result >= 0 ? .success : .failure
@@ -139,4 +145,7 @@ public enum Outcome: String, Sendable {
     case success, failure
     /// A non-blocking connect still in progress (EINPROGRESS).
     case pending
+    /// A signal interrupted the call (ERESTARTSYS and friends seen at
+    /// syscall exit); the kernel may run it again.
+    case interrupted
 }

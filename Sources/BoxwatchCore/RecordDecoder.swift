@@ -119,8 +119,9 @@ public enum RecordDecoder {
     }
 
     static func splitArgs(_ bytes: ArraySlice<UInt8>) -> [String] {
+        if bytes.isEmpty { return [] }
         var args = bytes.split(separator: 0, omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
+            .map { decodeBytes($0).text }
         if bytes.last == 0 { args.removeLast() }  // the NUL ending the last argument
         return args
     }
@@ -152,16 +153,46 @@ public enum RecordDecoder {
         func text(_ s: bw_str, field: String) throws(DecodeError) -> WireText {
             let b = try bytes(s, field: field)
             // a kernel string stops at its NUL; len never counts one, but be strict
-            let value = String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
-            return WireText(value, truncated: s.flags & UInt16(BW_STR_TRUNCATED) != 0,
-                            fault: s.flags & UInt16(BW_STR_FAULT) != 0,
-                            absent: s.flags & UInt16(BW_STR_ABSENT) != 0)
+            let (value, invalid) = decodeBytes(b.prefix { $0 != 0 })
+            var text = WireText(value, truncated: s.flags & UInt16(BW_STR_TRUNCATED) != 0,
+                                fault: s.flags & UInt16(BW_STR_FAULT) != 0,
+                                absent: s.flags & UInt16(BW_STR_ABSENT) != 0)
+            text.invalidUTF8 = invalid
+            return text
         }
     }
 }
 
 func cString<T>(_ tuple: T) -> String {
-    withUnsafeBytes(of: tuple) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    withUnsafeBytes(of: tuple) { decodeBytes($0.prefix { $0 != 0 }).text }
+}
+
+/// Bytes from the kernel as text. Linux names are bytes, not UTF-8: a byte
+/// that is not part of a valid UTF-8 sequence becomes the four characters
+/// `\xNN` (and `invalid` is set), so two different names never print alike,
+/// as they would if both became U+FFFD.
+func decodeBytes<C: Collection>(_ bytes: C) -> (text: String, invalid: Bool) where C.Element == UInt8 {
+    let b = Array(bytes)
+    if let valid = String(validating: b, as: UTF8.self) { return (valid, false) }
+    var out = String.UnicodeScalarView()
+    var i = 0
+    while i < b.count {
+        let lead = b[i]
+        let (n, minValue): (Int, UInt32) = lead < 0x80 ? (1, 0) : lead >> 5 == 0b110 ? (2, 0x80)
+            : lead >> 4 == 0b1110 ? (3, 0x800) : lead >> 3 == 0b11110 ? (4, 0x10000) : (0, 0)
+        if n > 0, i + n <= b.count, b[(i + 1)..<(i + n)].allSatisfy({ $0 >> 6 == 0b10 }) {
+            var v = n == 1 ? UInt32(lead) : UInt32(lead) & (0x7f >> n)
+            for k in 1..<max(n, 1) { v = v << 6 | UInt32(b[i + k] & 0x3f) }
+            if v >= minValue, let scalar = Unicode.Scalar(v) {
+                out.append(scalar)
+                i += n
+                continue
+            }
+        }
+        for u in "\\x\(pad(Int(lead), 2, radix: 16))".unicodeScalars { out.append(u) }
+        i += 1
+    }
+    return (String(out), true)
 }
 
 extension EventKind {

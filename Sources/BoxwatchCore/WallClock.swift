@@ -53,7 +53,7 @@ public struct UTCTime: Sendable, Equatable {
     }
 }
 
-func pad(_ n: Int, _ width: Int) -> String {
-    let s = String(n)
+func pad(_ n: Int, _ width: Int, radix: Int = 10) -> String {
+    let s = String(n, radix: radix)
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }

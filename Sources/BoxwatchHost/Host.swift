@@ -15,7 +15,7 @@ public enum Preflight {
     /// Runs every check; returns the first problem found.
     public static func check(objectPath: String?) -> PreflightProblem? {
         if geteuid() != 0 {
-            return PreflightProblem(what: "boxwatch must run as root to load BPF programs (euid is \(geteuid()))",
+            return PreflightProblem(what: "must run as root to load BPF programs (euid is \(geteuid()))",
                                     fix: "run it with sudo, or as root")
         }
         if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
@@ -104,27 +104,37 @@ public enum HostClock {
 /// Reads the cgroup2 hierarchy: where it is mounted, and every cgroup's id
 /// (its directory's inode number) and path.
 public enum CgroupScanner {
-    /// The cgroup2 mount point from /proc/self/mountinfo.
-    public static func unifiedMount() -> String? {
+    /// Where cgroup2 is mounted, and which cgroup the mount shows as its
+    /// root (not "/" inside a private cgroup namespace or a bind mount).
+    public struct Mount {
+        public var point: String
+        public var root: String
+    }
+
+    /// The cgroup2 mount from /proc/self/mountinfo.
+    public static func unifiedMount() -> Mount? {
         guard let text = readFile("/proc/self/mountinfo") else { return nil }
         for line in text.split(separator: "\n") {
             // id parent major:minor root mountpoint options... - fstype source superopts
             let halves = line.split(separator: " - ", maxSplits: 1)
             guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
             let fields = halves[0].split(separator: " ")
-            if fields.count >= 5 { return String(fields[4]) }
+            if fields.count >= 5 { return Mount(point: String(fields[4]), root: String(fields[3])) }
         }
         return nil
     }
 
-    /// Calls `visit(id, path)` for every cgroup below `mount` ("/" for the root).
-    public static func scan(mount: String, visit: (CgroupID, String) -> Void) {
+    /// Calls `visit(id, path)` for every cgroup below the mount, with paths
+    /// from the hierarchy's root as the kernel's cgroup records give them.
+    public static func scan(_ mount: Mount, visit: (CgroupID, String) -> Void) {
+        let base = mount.root == "/" ? "" : mount.root
         var stack = [""]
         while let rel = stack.popLast() {
-            let dirPath = mount + rel
+            let dirPath = mount.point + rel
             var st = stat()
             guard stat(dirPath, &st) == 0 else { continue }
-            visit(CgroupID(UInt64(st.st_ino)), rel.isEmpty ? "/" : rel)
+            let path = base + rel
+            visit(CgroupID(UInt64(st.st_ino)), path.isEmpty ? "/" : path)
             guard let dir = opendir(dirPath) else { continue }
             while let ent = readdir(dir) {
                 guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
@@ -166,6 +176,9 @@ public final class StopSignals {
         sigprocmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
         fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+        if fd < 0 {  // without it Ctrl-C could not be seen: fall back to the default action
+            sigprocmask(SIG_UNBLOCK, &set, nil)
+        }
     }
 
     /// The signal number waiting, if any.
@@ -176,26 +189,56 @@ public final class StopSignals {
     }
 }
 
-/// Buffered writes to a file descriptor; reports a closed reader.
+/// Writes to a file descriptor without ever blocking past a stop signal:
+/// a stalled reader (a paused pager) cannot keep Ctrl-C from working.
 public struct FDWriter {
     public let fd: Int32
     public init(fd: Int32) { self.fd = fd }
 
-    /// Writes all of `text`; false if the reader has gone (EPIPE) or the write failed.
+    public enum Outcome: Equatable {
+        case written
+        /// The reader went away (EPIPE, or the pipe reported an error).
+        case closed
+        /// `stopFD` became readable first (a signal is waiting).
+        case interrupted
+        case failed(errno: Int32)
+    }
+
+    /// Writes all of `text`, waiting for room with poll() alongside `stopFD`.
+    /// Chunks of at most a pipe buffer page never block once poll says writable.
     @discardableResult
-    public func write(_ text: String) -> Bool {
+    public func write(_ text: String, stopFD: Int32 = -1) -> Outcome {
         var text = text
         return text.withUTF8 { buf in
             var off = 0
             while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 {
+                var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0),
+                           pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+                if poll(&fds, stopFD >= 0 ? 2 : 1, -1) < 0 {
                     if errno == EINTR { continue }
-                    return false
+                    return .failed(errno: errno)
+                }
+                if stopFD >= 0 && fds[1].revents & Int16(POLLIN) != 0 { return .interrupted }
+                if fds[0].revents & Int16(POLLERR | POLLHUP) != 0 && fds[0].revents & Int16(POLLOUT) == 0 {
+                    return .closed
+                }
+                let n = Glibc.write(fd, buf.baseAddress! + off, min(4096, buf.count - off))
+                if n < 0 {
+                    switch errno {
+                    case EINTR, EAGAIN: continue
+                    case EPIPE: return .closed
+                    default: return .failed(errno: errno)
+                    }
                 }
                 off += n
             }
-            return true
+            return .written
         }
+    }
+
+    /// Whether the reader of this pipe has gone (poll reports POLLERR).
+    public var readerGone: Bool {
+        var p = pollfd(fd: fd, events: 0, revents: 0)
+        return poll(&p, 1, 0) == 1 && p.revents & Int16(POLLERR) != 0
     }
 }

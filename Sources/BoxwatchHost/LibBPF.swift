@@ -31,7 +31,12 @@ public enum SensorError: Error, CustomStringConvertible {
 }
 
 func errnoText(_ e: Int32) -> String {
-    "\(String(cString: strerror(e))) (errno \(e))"
+    if e >= 4000 {  // libbpf's own codes (LIBBPF_ERRNO__*): e.g. "not a BPF ELF object"
+        var buf = [CChar](repeating: 0, count: 256)
+        libbpf_strerror(e, &buf, buf.count)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + " (libbpf error \(e))"
+    }
+    return "\(String(cString: strerror(e))) (errno \(e))"
 }
 
 /// The one place that calls libbpf: an opened, loaded and attached object.
@@ -50,8 +55,14 @@ final class BPFObject {
     }
 
     deinit {
-        for link in links { bpf_link__destroy(link) }
+        detachAll()
         bpf_object__close(object)
+    }
+
+    /// Destroys every link: the programs stop firing.
+    func detachAll() {
+        for link in links { bpf_link__destroy(link) }
+        links = []
     }
 
     func map(_ name: String) throws(SensorError) -> OpaquePointer {

@@ -8,8 +8,6 @@ public struct KindCounters: Sendable, Equatable {
     public var seen: UInt64 = 0
     public var submitted: UInt64 = 0
     public var dropped: UInt64 = 0
-    /// Exits whose enter was not seen (attached mid-syscall, or storage full).
-    public var noEnter: UInt64 = 0
 }
 
 public struct SensorOptions: Sendable {
@@ -62,15 +60,27 @@ public final class Sensor {
         }, ctx, nil) else {
             throw .call("ring_buffer__new", errno: errno == 0 ? EINVAL : errno, context: "map events")
         }
-        ring = rb
         // attach last: nothing fires before the reader exists
-        programCount = try bpf.attachAll()
+        do {
+            programCount = try bpf.attachAll()
+        } catch {
+            ring_buffer__free(rb)
+            throw error
+        }
+        ring = rb
     }
 
     deinit { close() }
 
+    /// Stops the programs; records already in the ring can still be consumed,
+    /// so a drain after this loses nothing.
+    public func detach() {
+        bpf.detachAll()
+    }
+
     /// Detaches everything and frees the ring.
     public func close() {
+        bpf.detachAll()
         if let r = ring { ring_buffer__free(r) }
         ring = nil
     }
@@ -104,7 +114,6 @@ public final class Sensor {
             c.seen = read(BW_STAT_SEEN)
             c.submitted = read(BW_STAT_SUBMITTED)
             c.dropped = read(BW_STAT_DROPPED)
-            c.noEnter = read(BW_STAT_NOPARK)
             out[kind] = c
         }
         return out

@@ -20,7 +20,11 @@ struct TailOptions {
         let list = { (name: String) throws -> [String] in
             try args.values(name).flatMap { $0.split(separator: ",").map(String.init) }
         }
-        let kinds = try list("--kind")
+        let kindValues = try args.values("--kind")
+        if kindValues.contains(where: { $0.isEmpty }) {
+            throw UsageError(message: "boxwatch tail: --kind needs a value: exec, open, connect or cgroup")
+        }
+        let kinds = kindValues.flatMap { $0.split(separator: ",").map(String.init) }
         if !kinds.isEmpty {
             filter.kinds = []
             for k in kinds {
@@ -34,8 +38,8 @@ struct TailOptions {
             }
         }
         filter.containers = try list("--container")
-        for c in filter.containers where c != "host" && c != "unknown" && c.isEmpty {
-            throw UsageError(message: "boxwatch tail: --container needs an ID")
+        if filter.containers.contains(where: \.isEmpty) {
+            throw UsageError(message: "boxwatch tail: --container needs an ID, 'host' or 'unknown'")
         }
         for p in try list("--pid") {
             guard let pid = Int32(p), pid > 0 else { throw UsageError(message: "boxwatch tail: --pid '\(p)' is not a process id") }
@@ -48,9 +52,9 @@ struct TailOptions {
             duration = s
         }
         if let r = try args.value("--ring-size") {
-            ringBytes = try parseSize(r, option: "--ring-size")
-            guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
-                throw UsageError(message: "boxwatch tail: --ring-size '\(r)' must be a power of two of at least 4K")
+            ringBytes = try parseSize(r, option: "boxwatch tail: --ring-size")
+            guard ringBytes >= 4096, ringBytes <= 1 << 30, ringBytes & (ringBytes - 1) == 0 else {
+                throw UsageError(message: "boxwatch tail: --ring-size '\(r)' must be a power of two from 4K to 1G")
             }
         }
         switch try args.value("--color") ?? "auto" {
@@ -91,40 +95,49 @@ struct Tail {
         let table = ContainerTable()
         // after attach: a cgroup made from now on also arrives as a record
         if let mount = CgroupScanner.unifiedMount() {
-            CgroupScanner.scan(mount: mount) { table.learn($0, path: $1) }
+            CgroupScanner.scan(mount) { table.learn($0, path: $1) }
         } else {
             err.write("boxwatch: warning: no cgroup2 mount found; containers are named from the kernel's leaf names only\n")
         }
         let formatter: EventFormatter = options.json ? ECSFormatter() : TextFormatter(color: options.color)
         let pipeline = Pipeline(table: table, filter: options.filter, formatter: formatter, clock: HostClock.sample())
-        err.write("boxwatch: attached \(sensor.programCount) programs, ring \(options.ringBytes) bytes, \(table.count) cgroups known; Ctrl-C stops\n")
+        err.write("boxwatch: attached \(sensor.programCount) programs, ring \(options.ringBytes) bytes, "
+                  + "\(table.count) cgroup\(table.count == 1 ? "" : "s") known; Ctrl-C stops\n")
         if !options.json && isatty(1) == 1 { out.write(TextFormatter.header + "\n") }
 
         let start = HostClock.monotonicSeconds()
         var lastReport = start
         var reported = sensor.counters()
         var reportedUndecodable = 0
-        var stopping = false
         var text = ""
         text.reserveCapacity(1 << 16)
 
-        while true {
-            var fds = [pollfd(fd: sensor.pollFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 2, stopping ? 0 : 50)
+        /// Consumes what the ring holds and prints it; nil to go on, else the exit status.
+        func pump() -> Int32? {
             do {
                 try sensor.consume { raw in pipeline.handle(raw, into: &text) }
             } catch {
                 fail("\(error)", code: 1)
             }
-            if !text.isEmpty {
-                if !out.write(text) { return 0 }  // reader went away (e.g. `| head`)
-                text.removeAll(keepingCapacity: true)
+            guard !text.isEmpty else { return nil }
+            defer { text.removeAll(keepingCapacity: true) }
+            switch out.write(text, stopFD: signals.fd) {
+            case .written, .interrupted: return nil
+            case .closed: return 0  // the reader went away (e.g. `| head`): not an error
+            case .failed(let e): err.write("boxwatch: writing the output failed: \(String(cString: strerror(e)))\n"); return 1
             }
-            if stopping { break }
-            if signals.take() != nil { stopping = true; continue }
+        }
+
+        while true {
+            var fds = [pollfd(fd: sensor.pollFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: 1, events: 0, revents: 0)]  // POLLERR: the pipe's reader is gone
+            _ = poll(&fds, 3, 50)
+            if let status = pump() { return status }
+            if fds[2].revents & Int16(POLLERR) != 0 { return 0 }
+            if signals.take() != nil { break }
             let now = HostClock.monotonicSeconds()
-            if let d = options.duration, now - start >= d { stopping = true; continue }
+            if let d = options.duration, now - start >= d { break }
             if now - lastReport >= 1 {
                 lastReport = now
                 pipeline.clock = HostClock.sample()  // follows clock steps (NTP, date -s)
@@ -137,6 +150,9 @@ struct Tail {
                 }
             }
         }
+        // stop the programs first, then drain: nothing submitted is left unread
+        sensor.detach()
+        if let status = pump() { return status }
         reportLoss(since: reported, now: sensor.counters())
         sensor.close()
         return 0

@@ -9,7 +9,7 @@ let usage = """
       boxwatch tail [options]     live events, one per line (Ctrl-C stops)
       boxwatch preflight          check that this host can run the sensor
       boxwatch version
-      boxwatch help
+      boxwatch help               this text (also: boxwatch tail --help)
 
     tail options:
       --json                 one ECS JSON object per line
@@ -25,7 +25,7 @@ let usage = """
     """
 
 func fail(_ message: String, code: Int32) -> Never {
-    FDWriter(fd: 2).write("boxwatch: \(message)\n")
+    FDWriter(fd: 2).write(message.hasPrefix("boxwatch") ? message + "\n" : "boxwatch: \(message)\n")
     exit(code)
 }
 
@@ -34,15 +34,20 @@ let command = argv.isEmpty ? "help" : argv.removeFirst()
 do {
     switch command {
     case "tail":
-        let options = try TailOptions(Arguments(argv, command: "boxwatch tail"))
+        var args = Arguments(argv, command: "boxwatch tail")
+        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
+        let options = try TailOptions(args)
         exit(Tail(options: options).run())
     case "preflight":
         try Arguments(argv, command: "boxwatch preflight").finish()
-        if let problem = Preflight.check(objectPath: BPFObjectLocator.find(explicit: nil)) {
-            fail(problem.description, code: 1)
+        let object = BPFObjectLocator.find(explicit: nil)
+        if let problem = Preflight.check(objectPath: object) { fail(problem.description, code: 1) }
+        print("boxwatch: preflight ok: root, BTF, tracefs at \(Preflight.tracefsRoot() ?? "?"), object \(object ?? "?")")
+        if let mount = CgroupScanner.unifiedMount(), mount.point != "/sys/fs/cgroup" {
+            print("boxwatch: note: hybrid cgroups (cgroup2 at \(mount.point)); a container that a runtime puts only in v1 hierarchies is not attributed yet")
         }
-        print("boxwatch: preflight ok (root, BTF, tracefs at \(Preflight.tracefsRoot() ?? "?"), object \(BPFObjectLocator.find(explicit: nil) ?? "?"))")
     case "version", "--version":
+        try Arguments(argv, command: "boxwatch version").finish()
         print("boxwatch \(boxwatchVersion) (wire format \(RecordDecoder.wireVersion))")
     case "help", "--help", "-h":
         print(usage, terminator: "")

@@ -56,6 +56,11 @@ final class CgroupPathTests: XCTestCase {
             Expect(path: "/docker/\(id)/init.scope", id: id, runtime: .docker),
             // Docker --cgroup-parent: the ID is clear, the runtime is not
             Expect(path: "/ci-jobs/\(id)", id: id, runtime: .unknown),
+            // a containerd container's own sub-cgroup
+            Expect(path: "/default/web1/init.scope", id: "web1", runtime: .containerd),
+            // kind (Kubernetes in Docker): the node's kubelet-kubepods slices
+            Expect(path: "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod\(u).slice/cri-containerd-\(id).scope",
+                   id: id, runtime: .containerd, pod: d, qos: .besteffort),
         ]
         for t in table {
             guard case .container(let c) = CgroupPath.attribute(path: t.path) else {
@@ -75,7 +80,8 @@ final class CgroupPathTests: XCTestCase {
 
     func testHostPaths() {
         for p in ["/", "", "/init.scope", "/system.slice/ssh.service", "/user.slice/user-0.slice/session-3.scope",
-                  "/process_api/abc123"] {
+                  "/process_api/abc123", "/system.slice/docker.service", "/system.slice/containerd.service",
+                  "/system.slice/run-r0123456789abcdef0123456789abcdef.scope"] {
             XCTAssertEqual(CgroupPath.attribute(path: p), .host, p)
         }
     }

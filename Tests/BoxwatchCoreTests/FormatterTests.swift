@@ -137,3 +137,78 @@ final class UTCTimeEdgeTests: XCTestCase {
         XCTAssertEqual(WallClock(offsetNanos: .max).unixNanos(boot: .max), .max - 1)  // wraps, never traps
     }
 }
+
+final class HostileTextTests: XCTestCase {
+    let clock = WallClock(offsetNanos: 0)
+
+    func line(_ bytes: [UInt8], _ a: Attribution = .host) throws -> String {
+        var out = ""
+        TextFormatter(color: false).format(try RecordDecoder.decode(bytes), attribution: a, clock: clock, into: &out)
+        return out
+    }
+
+    /// Nothing a process controls can forge a line or steer the terminal.
+    func testEveryControlledFieldIsQuoted() throws {
+        var h = RecordBuilder.Header()
+        h.comm = "ev\nil\u{1b}[2J"
+        let exec = try line(RecordBuilder.exec(h, filename: "/tmp/x\n12:00:00 host", argv: ["a\u{9b}31m", "b\u{202e}txt"]))
+        XCTAssertEqual(exec.filter { $0 == "\n" }.count, 1, exec)
+        XCTAssertFalse(exec.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x9b || $0.value == 0x202e }, exec)
+        XCTAssertTrue(exec.contains("'ev\\x0ail\\x1b[2J'"), exec)
+        XCTAssertTrue(exec.contains("'/tmp/x\\x0a12:00:00 host'"), exec)
+        XCTAssertTrue(exec.contains("'a\\x9b31m'"), exec)
+        XCTAssertTrue(exec.contains("'b\\u{202e}txt'"), exec)
+
+        let unix: [UInt8] = [1, 0] + Array("/run/a\nb.sock".utf8)
+        let connect = try line(RecordBuilder.connect(sockaddr: unix, ret: -2, sockType: 1, proto: 0))
+        XCTAssertTrue(connect.contains("'unix:/run/a\\x0ab.sock' -> ENOENT"), connect)
+
+        let odd = try line(RecordBuilder.open(path: "/x", ret: 3), .unknown(path: "/weird\n/docker"))
+        XCTAssertEqual(odd.filter { $0 == "\n" }.count, 1, odd)
+    }
+
+    /// Two names that differ only in invalid bytes must not print alike.
+    func testInvalidUTF8IsSpelledOut() throws {
+        var b = RecordBuilder.open(path: "/tmp/Xbin", ret: 3)
+        b[RecordBuilder.openData + 256 + 5] = 0xff
+        let e = try RecordDecoder.decode(b)
+        guard case .open(let o) = e.detail else { return XCTFail() }
+        XCTAssertEqual(o.path.value, "/tmp/\\xffbin")
+        XCTAssertTrue(o.path.invalidUTF8)
+        var out = ""
+        ECSFormatter().format(e, attribution: .host, clock: clock, into: &out)
+        XCTAssertTrue(out.contains("\"path_invalid_utf8\":true"), out)
+        XCTAssertEqual(decodeBytes(Array("héllo".utf8)).text, "héllo")
+        XCTAssertEqual(decodeBytes([0x61, 0xc3]).text, "a\\xc3")          // cut sequence
+        XCTAssertEqual(decodeBytes([0xc0, 0xaf]).text, "\\xc0\\xaf")       // overlong '/'
+        XCTAssertEqual(decodeBytes([0xed, 0xa0, 0x80]).text, "\\xed\\xa0\\x80")  // surrogate
+    }
+
+    /// An absent or unreadable argv is no arguments, not one empty argument;
+    /// an unreadable path is left out of JSON, never printed as "".
+    func testUnknownValuesAreNotEmptyStrings() throws {
+        let e = try RecordDecoder.decode(RecordBuilder.exec(filename: "/x", argv: [], ret: -14, argc: 0, argvFlags: 2))
+        guard case .exec(let x) = e.detail else { return XCTFail() }
+        XCTAssertEqual(x.argv, [])
+        XCTAssertTrue(x.argvFault)
+        let f = try RecordDecoder.decode(RecordBuilder.open(path: "", ret: -14, pathFlags: 2))
+        var out = ""
+        ECSFormatter().format(f, attribution: .host, clock: clock, into: &out)
+        let json = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        XCTAssertNil((json["file"] as? [String: Any])?["path"])
+        XCTAssertEqual((json["boxwatch"] as! [String: Any])["path_read_error"] as? Bool, true)
+        var text = ""
+        TextFormatter(color: false).format(f, attribution: .host, clock: clock, into: &text)
+        XCTAssertTrue(text.contains("<unreadable>"), text)
+    }
+
+    func testInterruptedCallIsNotAFailure() throws {
+        let e = try RecordDecoder.decode(RecordBuilder.connect(sockaddr: RecordBuilder.sockaddrIn(127, 0, 0, 1, port: 80), ret: -512))
+        XCTAssertEqual(e.outcome, .interrupted)
+        XCTAssertEqual(Describe.result(e), "ERESTARTSYS")
+        var out = ""
+        ECSFormatter().format(e, attribution: .host, clock: clock, into: &out)
+        XCTAssertTrue(out.contains("\"outcome\":\"unknown\""), out)
+        XCTAssertTrue(out.contains("\"interrupted\":true"), out)
+    }
+}

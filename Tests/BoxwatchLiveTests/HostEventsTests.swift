@@ -196,4 +196,30 @@ final class HostEventsTests: XCTestCase {
             if expected != 0 { XCTAssertEqual(e.int("boxwatch.errno"), expected, "\(e)") }
         }
     }
+
+    /// A call that seccomp refuses never runs, and its sys_enter never fires;
+    /// it is still reported, as a failed attempt with seccomp's errno.
+    func testSeccompDeniedOpenIsReported() throws {
+        let tail = try TailRun(["--kind", "open"])
+        let r = try Live.run(python, ["-c", """
+            import ctypes, struct
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+            # classic BPF: A = syscall nr; openat -> ERRNO(EPERM), else ALLOW
+            insns = [(0x20, 0, 0, 0), (0x15, 0, 1, 257), (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7fff0000)]
+            code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in insns))
+            prog = ctypes.create_string_buffer(struct.pack("HxxxxxxQ", len(insns), ctypes.addressof(code)))
+            assert libc.prctl(38, 1, 0, 0, 0) == 0                       # PR_SET_NO_NEW_PRIVS
+            assert libc.prctl(22, 2, ctypes.addressof(prog), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
+            rc = libc.syscall(257, -100, b"/etc/hostname", 0, 0)
+            print(rc, ctypes.get_errno())
+            """])
+        let events = try tail.stop()
+        XCTAssertEqual(r.stdout, "-1 1\n", r.stderr)
+        let denied = events.of(pid: r.pid).filter { $0.filePath == "/etc/hostname" }
+        XCTAssertEqual(denied.count, 1, "\(events.of(pid: r.pid))")
+        XCTAssertEqual(denied.first?.outcome, "failure")
+        XCTAssertEqual(denied.first?.int("boxwatch.errno"), 1)
+        XCTAssertEqual(denied.first?.string("boxwatch.syscall"), "openat")
+    }
 }

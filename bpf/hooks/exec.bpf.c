@@ -4,8 +4,8 @@
  * A successful exec is emitted at sched_process_exec, where the kernel's own
  * copy of the file name (bprm->filename) and the new image's argv (already on
  * the new stack, so no page faults) can be read. A failed exec never reaches
- * that point: sys_exit emits it, reading the caller's strings, which are
- * still mapped because the old image survives a failed exec.
+ * that point: sys_exit emits it, reading the caller's registers and strings,
+ * which a failed exec leaves intact.
  */
 #include "boxwatch.bpf.h"
 
@@ -114,14 +114,29 @@ static long argv_step(__u32 i, struct argv_walk *w)
 	return 0;
 }
 
-static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32 sys)
 {
 	long ret = ctx->ret;
-	if (ret == 0)
-		return 0; /* emitted by bw_exec_commit */
-	struct bw_parked a;
-	if (!bw_unpark(BW_KIND_EXEC, BW_SYS_EXECVE, BW_SYS_EXECVEAT, &a))
-		return 0;
+	if (ret == 0 || bw_ignored())
+		return 0; /* a success was emitted by bw_exec_commit */
+	struct bw_parked *pp = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
+	if (pp)
+		pp->syscall = BW_SYS_NONE;
+	/* a failed exec leaves the caller's registers and memory as they were
+	 * (and seccomp-denied calls never parked anything) */
+	struct bw_args r;
+	bw_syscall_args(&r);
+	struct bw_parked a = { .syscall = sys };
+	if (sys == BW_SYS_EXECVEAT) { /* execveat(dirfd, filename, argv, envp, flags) */
+		a.arg[0] = r.a[1];
+		a.arg[1] = r.a[2];
+		a.arg[2] = r.a[0];
+		a.arg[3] = r.a[4];
+	} else {                      /* execve(filename, argv, envp) */
+		a.arg[0] = r.a[0];
+		a.arg[1] = r.a[1];
+		a.arg[2] = (__u64)(__s64)AT_FDCWD;
+	}
 	struct bw_exec *e = bw_reserve(BW_KIND_EXEC, sizeof(*e));
 	if (!e)
 		return 0;
@@ -159,7 +174,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
-int bw_exit_execve(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }
+int bw_exit_execve(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx, BW_SYS_EXECVE); }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
-int bw_exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx); }
+int bw_exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx, BW_SYS_EXECVEAT); }

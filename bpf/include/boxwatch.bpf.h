@@ -45,9 +45,9 @@ struct bw_seq_map {
 };
 BW_MAP struct bw_seq_map seqs SEC(".maps");
 
-/* Syscall arguments parked at enter, read at exit. Task storage is freed with
- * the task, so a thread killed mid-syscall leaves nothing behind, and it
- * follows the task through exec's change of pid. */
+/* exec's arguments parked at enter for sched_process_exec, where the new
+ * image has already cleared the registers they came in. Task storage is freed
+ * with the task, and follows it through exec's change of pid. */
 struct bw_parked {
 	__u64 arg[4];
 	__u32 syscall; /* enum bw_syscall; 0 = nothing parked */
@@ -102,7 +102,7 @@ static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u
 	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p)
-		return; /* the exit hook counts it as NOPARK */
+		return; /* bw_exec_commit then reports the exec without its syscall details */
 	p->arg[0] = a0;
 	p->arg[1] = a1;
 	p->arg[2] = a2;
@@ -110,20 +110,23 @@ static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u
 	p->syscall = sys;
 }
 
-/* Takes this thread's parked arguments if they belong to a syscall in
- * [sys_lo, sys_hi]; copies them out and clears the slot. */
-static __always_inline bool bw_unpark(__u32 kind, __u32 sys_lo, __u32 sys_hi, struct bw_parked *out)
+/* The syscall's first five arguments, from the task's saved user registers
+ * (x86_64: di, si, dx, r10, r8). At sys_exit they still hold what the caller
+ * passed (only ax takes the result), and they are there even when seccomp or
+ * ptrace skipped the syscall and its sys_enter never fired, so a denied call
+ * is still reported. Not after a successful exec: the new image clears them. */
+struct bw_args {
+	__u64 a[5];
+};
+
+static __always_inline void bw_syscall_args(struct bw_args *out)
 {
-	if (bw_ignored())
-		return false;
-	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
-	if (!p || p->syscall < sys_lo || p->syscall > sys_hi) {
-		bw_count(kind, BW_STAT_NOPARK);
-		return false;
-	}
-	*out = *p;
-	p->syscall = BW_SYS_NONE;
-	return true;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	out->a[0] = BPF_CORE_READ(regs, di);
+	out->a[1] = BPF_CORE_READ(regs, si);
+	out->a[2] = BPF_CORE_READ(regs, dx);
+	out->a[3] = BPF_CORE_READ(regs, r10);
+	out->a[4] = BPF_CORE_READ(regs, r8);
 }
 
 /* Reserves a record of `size` bytes and fills the common header. Every call
@@ -182,18 +185,21 @@ static __always_inline void bw_submit(void *rec, __u32 kind)
 	bw_count(kind, BW_STAT_SUBMITTED);
 }
 
-/* Copies a NUL-terminated user string into the record at `off`. */
-static __always_inline void bw_str_user(void *rec, struct bw_str *s, __u16 off, __u32 room,
-					const void *src)
+/* Copies a NUL-terminated string (user or kernel memory) into the record at
+ * `off`, with its length and whether it was cut, unreadable or absent. */
+static __always_inline void bw_str(void *rec, struct bw_str *s, __u16 off, __u32 room,
+				   const void *src, bool user)
 {
 	s->off = off;
 	s->len = 0;
 	s->flags = 0;
+	s->_pad = 0;
 	if (!src) {
 		s->flags = BW_STR_ABSENT;
 		return;
 	}
-	long n = bpf_probe_read_user_str(rec + off, room, src);
+	long n = user ? bpf_probe_read_user_str(rec + off, room, src)
+		      : bpf_probe_read_kernel_str(rec + off, room, src);
 	if (n <= 0) {
 		s->flags = BW_STR_FAULT;
 		return;
@@ -202,33 +208,15 @@ static __always_inline void bw_str_user(void *rec, struct bw_str *s, __u16 off, 
 	if (n == room) {
 		/* filled the room: truncated unless the source ended exactly there */
 		char c = 1;
-		if (bpf_probe_read_user(&c, 1, src + room - 1) || c != 0)
+		long rc = user ? bpf_probe_read_user(&c, 1, src + room - 1)
+			       : bpf_probe_read_kernel(&c, 1, src + room - 1);
+		if (rc || c != 0)
 			s->flags = BW_STR_TRUNCATED;
 	}
 }
 
-static __always_inline void bw_str_kernel(void *rec, struct bw_str *s, __u16 off, __u32 room,
-					  const void *src)
-{
-	s->off = off;
-	s->len = 0;
-	s->flags = 0;
-	if (!src) {
-		s->flags = BW_STR_ABSENT;
-		return;
-	}
-	long n = bpf_probe_read_kernel_str(rec + off, room, src);
-	if (n <= 0) {
-		s->flags = BW_STR_FAULT;
-		return;
-	}
-	s->len = n - 1;
-	if (n == room) {
-		char c = 1;
-		if (bpf_probe_read_kernel(&c, 1, src + room - 1) || c != 0)
-			s->flags = BW_STR_TRUNCATED;
-	}
-}
+#define bw_str_user(rec, s, off, room, src) bw_str(rec, s, off, room, src, true)
+#define bw_str_kernel(rec, s, off, room, src) bw_str(rec, s, off, room, src, false)
 
 /* The task's cgroup2 leaf name: read at the event so a container that is gone
  * by the time user space looks is still named. Goes first in the data area. */

@@ -34,8 +34,7 @@ enum bw_stat {
 	BW_STAT_SEEN = 0,      /* events that passed the filters */
 	BW_STAT_SUBMITTED = 1, /* records reserved and submitted */
 	BW_STAT_DROPPED = 2,   /* ring reservation failed (ring full) */
-	BW_STAT_NOPARK = 3,    /* exit without a parked enter (enter missed or map full) */
-	BW_STAT_N = 4,
+	BW_STAT_N = 4,         /* one spare slot per kind */
 };
 #define BW_STATS_LEN (BW_KIND_SLOTS * BW_STAT_N)
 
