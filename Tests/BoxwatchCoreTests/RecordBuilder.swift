@@ -18,15 +18,13 @@ struct RecordBuilder {
         put16(6, 96)           // hdr_size
     }
 
-    mutating func put16(_ off: Int, _ v: UInt16) {
-        for i in 0..<2 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
+    /// Little-endian integer at `off`.
+    mutating func put<T: FixedWidthInteger>(_ off: Int, _ v: T) {
+        for i in 0..<(T.bitWidth / 8) { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
     }
-    mutating func put32(_ off: Int, _ v: UInt32) {
-        for i in 0..<4 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
-    }
-    mutating func put64(_ off: Int, _ v: UInt64) {
-        for i in 0..<8 { bytes[off + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }
-    }
+    mutating func put16(_ off: Int, _ v: UInt16) { put(off, v) }
+    mutating func put32(_ off: Int, _ v: UInt32) { put(off, v) }
+    mutating func put64(_ off: Int, _ v: UInt64) { put(off, v) }
     mutating func putBytes(_ off: Int, _ b: [UInt8]) {
         for (i, x) in b.enumerated() { bytes[off + i] = x }
     }
