@@ -3,13 +3,6 @@ import CBoxwatchABI
 import CLibBPF
 import Glibc
 
-/// Kernel counters for one kind of record, summed over CPUs.
-public struct KindCounters: Sendable, Equatable {
-    public var seen: UInt64 = 0
-    public var submitted: UInt64 = 0
-    public var dropped: UInt64 = 0
-}
-
 public struct SensorOptions: Sendable {
     public var objectPath: String
     /// Ring buffer bytes: a power of two, at least a page.

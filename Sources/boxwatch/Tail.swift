@@ -159,14 +159,7 @@ struct Tail {
     }
 
     /// One stderr line when the kernel dropped records since the last report.
-    func reportLoss(since old: [EventKind: KindCounters], now: [EventKind: KindCounters]) {
-        var parts: [String] = []
-        var total: UInt64 = 0
-        for kind in EventKind.allCases {
-            let d = (now[kind]?.dropped ?? 0) &- (old[kind]?.dropped ?? 0)
-            if d > 0 { parts.append("\(kind.rawValue)=\(d)"); total += d }
-        }
-        guard total > 0 else { return }
-        err.write("boxwatch: LOST \(total) events (ring buffer full): \(parts.joined(separator: " ")); consider a larger --ring-size\n")
+    func reportLoss(since old: KernelCounters, now: KernelCounters) {
+        if let line = LossReport.line(since: old, now: now) { err.write(line) }
     }
 }
