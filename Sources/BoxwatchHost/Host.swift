@@ -88,13 +88,18 @@ public enum HostClock {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// realtime - boottime, sampled between two boot-time reads.
+    /// realtime - boottime, sampled between two boot-time reads and rounded
+    /// to the millisecond, so two processes (a tail and a recorder) sampling
+    /// the same clocks agree, and a replay prints the live run's timestamps.
     public static func sample() -> WallClock {
         let b1 = nanos(CLOCK_BOOTTIME)
         let r = nanos(CLOCK_REALTIME)
         let b2 = nanos(CLOCK_BOOTTIME)
-        return WallClock(offsetNanos: r - (b1 + (b2 - b1) / 2))
+        let offset = r - (b1 + (b2 - b1) / 2)
+        return WallClock(offsetNanos: (offset + 500_000) / 1_000_000 * 1_000_000)
     }
+
+    public static func unixNanos() -> Int64 { nanos(CLOCK_REALTIME) }
 
     public static func monotonicSeconds() -> Double {
         Double(nanos(CLOCK_MONOTONIC)) / 1e9
@@ -191,7 +196,7 @@ public final class StopSignals {
 
 /// Writes to a file descriptor without ever blocking past a stop signal:
 /// a stalled reader (a paused pager) cannot keep Ctrl-C from working.
-public struct FDWriter {
+public struct FDWriter: Sendable {
     public let fd: Int32
     public init(fd: Int32) { self.fd = fd }
 

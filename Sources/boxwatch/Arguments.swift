@@ -15,6 +15,8 @@ struct Arguments {
     }
 
     var isEmpty: Bool { items.isEmpty }
+    /// What is left (positional arguments, or unknown options).
+    var remaining: [String] { items }
 
     /// Removes a flag; true if it was there.
     mutating func flag(_ names: String...) -> Bool {

@@ -7,19 +7,27 @@ let usage = """
 
     usage:
       boxwatch tail [options]     live events, one per line (Ctrl-C stops)
+      boxwatch record --output FILE [--duration S] [--max-size SIZE] [sensor options]
+                                  capture the raw records, state and counters to a dump file
+      boxwatch replay FILE [--json] [--speed max|realtime] [output options]
+                                  print a dump's events exactly as the live tail printed them
+      boxwatch replay --info FILE header, counts per kind, losses and time span
       boxwatch preflight          check that this host can run the sensor
       boxwatch version
       boxwatch help               this text (also: boxwatch tail --help)
 
-    tail options:
+    output options (tail, replay):
       --json                 one ECS JSON object per line
       --kind K[,K]           exec, open, connect, cgroup (default: exec,open,connect)
       --container ID[,ID]    full or short container IDs, or 'host'
       --pid N[,N]            only these processes
+      --color auto|always|never
+
+    sensor options (tail, record):
       --duration SECONDS     stop after this long
       --ring-size SIZE       BPF ring buffer bytes, a power of two (default 16M)
-      --color auto|always|never
       --include-self         also show the sensor's own activity
+      --record FILE          (tail) also write the records to a dump: its replay prints the same lines
       --bpf-object PATH      the compiled BPF object (default: found next to the binary or in build/bpf)
 
     """
@@ -36,8 +44,15 @@ do {
     case "tail":
         var args = Arguments(argv, command: "boxwatch tail")
         if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
-        let options = try TailOptions(args)
-        exit(Tail(options: options).run())
+        exit(try Tail(args).run())
+    case "record":
+        var args = Arguments(argv, command: "boxwatch record")
+        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
+        exit(try Record(args).run())
+    case "replay":
+        var args = Arguments(argv, command: "boxwatch replay")
+        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
+        exit(try Replay(args).run())
     case "preflight":
         try Arguments(argv, command: "boxwatch preflight").finish()
         let object = BPFObjectLocator.find(explicit: nil)
@@ -52,7 +67,7 @@ do {
     case "help", "--help", "-h":
         print(usage, terminator: "")
     default:
-        throw UsageError(message: "unknown command '\(command)' (commands: tail, preflight, version, help)")
+        throw UsageError(message: "unknown command '\(command)' (commands: tail, record, replay, preflight, version, help)")
     }
 } catch let error as UsageError {
     fail(error.message, code: 2)

@@ -1,0 +1,155 @@
+import BoxwatchCore
+import BoxwatchHost
+import Glibc
+
+/// Options every command that loads the sensor takes.
+struct SensorArgs {
+    var duration: Double?
+    var ringBytes = 16 << 20
+    var includeSelf = false
+    var objectPath: String?
+
+    init(_ args: inout Arguments) throws {
+        let command = args.command
+        includeSelf = args.flag("--include-self")
+        if let d = try args.value("--duration") {
+            guard let s = Double(d), s > 0, s.isFinite else {
+                throw UsageError(message: "\(command): --duration '\(d)' is not a positive number of seconds")
+            }
+            duration = s
+        }
+        if let r = try args.value("--ring-size") {
+            ringBytes = try parseSize(r, option: "\(command): --ring-size")
+            guard ringBytes >= 4096, ringBytes <= 1 << 30, ringBytes & (ringBytes - 1) == 0 else {
+                throw UsageError(message: "\(command): --ring-size '\(r)' must be a power of two from 4K to 1G")
+            }
+        }
+        objectPath = try args.value("--bpf-object")
+    }
+}
+
+/// Options for printing events: shared by tail and replay, so both print alike.
+struct OutputArgs {
+    var json = false
+    var filter = EventFilter()
+    var color: Bool
+
+    init(_ args: inout Arguments) throws {
+        let command = args.command
+        json = args.flag("--json")
+        let kindValues = try args.values("--kind")
+        if kindValues.contains(where: { $0.isEmpty }) {
+            throw UsageError(message: "\(command): --kind needs a value: exec, open, connect or cgroup")
+        }
+        let kinds = kindValues.flatMap { $0.split(separator: ",").map(String.init) }
+        if !kinds.isEmpty {
+            filter.kinds = []
+            for k in kinds {
+                switch k {
+                case "exec": filter.kinds.insert(.exec)
+                case "open": filter.kinds.insert(.open)
+                case "connect": filter.kinds.insert(.connect)
+                case "cgroup": filter.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
+                default: throw UsageError(message: "\(command): --kind '\(k)' is not one of exec, open, connect, cgroup")
+                }
+            }
+        }
+        filter.containers = try args.values("--container").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        if filter.containers.contains(where: \.isEmpty) {
+            throw UsageError(message: "\(command): --container needs an ID, 'host' or 'unknown'")
+        }
+        for p in try args.values("--pid").flatMap({ $0.split(separator: ",").map(String.init) }) {
+            guard let pid = Int32(p), pid > 0 else { throw UsageError(message: "\(command): --pid '\(p)' is not a process id") }
+            filter.pids.insert(pid)
+        }
+        switch try args.value("--color") ?? "auto" {
+        case "auto": color = isatty(1) == 1 && getenv("NO_COLOR") == nil
+        case "always": color = true
+        case "never": color = false
+        case let other: throw UsageError(message: "\(command): --color '\(other)' is not auto, always or never")
+        }
+    }
+
+    var formatter: EventFormatter { json ? ECSFormatter() : TextFormatter(color: color) }
+}
+
+let stderrWriter = FDWriter(fd: 2)
+
+/// A loaded and attached sensor with its container table, driving the loop
+/// that tail and record share: poll, consume, flush, once a second tick.
+struct LiveSession {
+    let signals: StopSignals
+    let sensor: Sensor
+    let table = ContainerTable()
+    let objectPath: String
+    let args: SensorArgs
+
+    init(_ args: SensorArgs) {
+        self.args = args
+        signals = StopSignals()  // before anything else, so an early Ctrl-C is not lost
+        guard let path = BPFObjectLocator.find(explicit: args.objectPath) else {
+            if let explicit = args.objectPath { fail("--bpf-object \(explicit): no readable file there", code: 1) }
+            fail(Preflight.check(objectPath: nil)!.description, code: 1)
+        }
+        if let problem = Preflight.check(objectPath: path) { fail(problem.description, code: 1) }
+        objectPath = path
+        var options = SensorOptions(objectPath: path)
+        options.ringBytes = args.ringBytes
+        if args.includeSelf { options.ignorePid = nil }
+        do {
+            sensor = try Sensor(options: options)
+        } catch {
+            fail("\(error)", code: 1)
+        }
+        // after attach: a cgroup made from now on also arrives as a record
+        if let mount = CgroupScanner.unifiedMount() {
+            CgroupScanner.scan(mount) { [table] in table.learn($0, path: $1) }
+        } else {
+            stderrWriter.write("boxwatch: warning: no cgroup2 mount found; containers are named from the kernel's leaf names only\n")
+        }
+    }
+
+    func attachedMessage(_ doing: String = "") -> String {
+        "boxwatch: attached \(sensor.programCount) programs, ring \(args.ringBytes) bytes, "
+            + "\(table.count) cgroup\(table.count == 1 ? "" : "s") known\(doing); Ctrl-C stops\n"
+    }
+
+    /// Runs until a stop signal, the duration, or `flush` returns a status.
+    /// - record: called for every ring record (bytes valid during the call).
+    /// - flush: after each batch; nil to go on, else the exit status.
+    /// - tick: once a second with the kernel counters and a fresh clock.
+    /// - watchFD: an fd whose POLLERR ends the loop (stdout's reader gone).
+    func run(record: (UnsafeRawBufferPointer) -> Void, flush: () -> Int32?,
+             tick: (KernelCounters, WallClock) -> Void, watchFD: Int32? = nil) -> Int32 {
+        let start = HostClock.monotonicSeconds()
+        var lastTick = start
+        func pump() -> Int32? {
+            do {
+                try sensor.consume(record)
+            } catch {
+                fail("\(error)", code: 1)
+            }
+            return flush()
+        }
+        while true {
+            var fds = [pollfd(fd: sensor.pollFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: watchFD ?? -1, events: 0, revents: 0)]
+            _ = poll(&fds, 3, 50)
+            if let status = pump() { return status }
+            if fds[2].revents & Int16(POLLERR) != 0 { return 0 }
+            if signals.take() != nil { break }
+            let now = HostClock.monotonicSeconds()
+            if let d = args.duration, now - start >= d { break }
+            if now - lastTick >= 1 {
+                lastTick = now
+                tick(sensor.counters(), HostClock.sample())
+            }
+        }
+        // stop the programs first, then drain: nothing submitted is left unread
+        sensor.detach()
+        if let status = pump() { return status }
+        tick(sensor.counters(), HostClock.sample())
+        return 0
+    }
+}

@@ -1,0 +1,171 @@
+import BoxwatchCore
+import BoxwatchHost
+import Glibc
+
+/// Writes a live session into a dump: header and state snapshots first, then
+/// every ring record verbatim, clock changes and counters once a second.
+/// Used by `record`, and by `tail --record`, which then prints and records
+/// the very same records (so its replay is line-for-line the same).
+final class DumpRecorder {
+    let writer: DumpWriter
+    let maxSize: Int?
+    private(set) var records: UInt64 = 0
+    private var clock: WallClock
+    private var arrival = HostClock.unixNanos()
+
+    init(path: String, maxSize: Int?, session: LiveSession, clock: WallClock) {
+        do { writer = try DumpWriter(path: path) } catch { fail("\(error)", code: 1) }
+        self.maxSize = maxSize
+        self.clock = clock
+        writer.append(DumpEncoder.header(HostFacts.header(objectPath: session.objectPath, ringSize: session.args.ringBytes,
+                                                          clock: clock, version: boxwatchVersion)))
+        var cgroups: [(id: CgroupID, path: String)] = []
+        var ids: [String: CgroupID] = [:]
+        if let mount = CgroupScanner.unifiedMount() {
+            CgroupScanner.scan(mount) { cgroups.append(($0, $1)); ids[$1] = $0 }
+        }
+        writer.append(DumpEncoder.cgroups(cgroups))
+        writer.append(DumpEncoder.processes(HostFacts.processes(cgroupIDs: ids)))
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: session.sensor.counters())))
+        if let status = flush() { exit(status) }
+    }
+
+    func record(_ raw: UnsafeRawBufferPointer) {
+        writer.appendRecord(arrivalUnixNanos: arrival, raw)
+        records += 1
+    }
+
+    /// After each batch: nil to go on, else the exit status.
+    func flush() -> Int32? {
+        do { try writer.flush() } catch {
+            stderrWriter.write("boxwatch: \(error)\n")
+            return 1
+        }
+        arrival = HostClock.unixNanos()  // one clock read per batch
+        if let max = maxSize, writer.bytesWritten >= max {
+            stderrWriter.write("boxwatch: --max-size reached (\(writer.bytesWritten) bytes)\n")
+            return 0
+        }
+        return nil
+    }
+
+    func tick(_ counters: KernelCounters, _ now: WallClock) {
+        if now != clock {
+            writer.append(DumpEncoder.clock(offsetNanos: now.offsetNanos))
+            clock = now
+        }
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: counters)))
+    }
+
+    func finish() -> Int32? {
+        writer.append(DumpEncoder.end(stopUnixNanos: HostClock.unixNanos(), records: records))
+        let status = flush()
+        writer.sync()
+        stderrWriter.write("boxwatch: recorded \(records) records, \(writer.bytesWritten) bytes to \(writer.path)\n")
+        return status
+    }
+}
+
+/// `boxwatch record --output FILE`: capture without printing events.
+struct Record {
+    let sensorArgs: SensorArgs
+    let output: String
+    let maxSize: Int?
+
+    init(_ args: Arguments) throws {
+        var args = args
+        sensorArgs = try SensorArgs(&args)
+        guard let o = try args.value("--output"), !o.isEmpty else {
+            throw UsageError(message: "boxwatch record: --output FILE is required")
+        }
+        output = o
+        maxSize = try args.value("--max-size").map { try parseSize($0, option: "boxwatch record: --max-size") }
+        try args.finish()
+    }
+
+    func run() -> Int32 {
+        let session = LiveSession(sensorArgs)
+        let recorder = DumpRecorder(path: output, maxSize: maxSize, session: session, clock: HostClock.sample())
+        stderrWriter.write(session.attachedMessage("; recording to \(output)"))
+        var counters = session.sensor.counters()
+        let status = session.run(
+            record: recorder.record,
+            flush: recorder.flush,
+            tick: { now, clock in
+                recorder.tick(now, clock)
+                if let line = LossReport.line(since: counters, now: now) { stderrWriter.write(line) }
+                counters = now
+            })
+        let end = recorder.finish()
+        session.sensor.close()
+        return end ?? status
+    }
+}
+
+/// `boxwatch replay FILE`: a dump through the live tail's pipeline.
+struct Replay {
+    let path: String
+    let output: OutputArgs
+    let info: Bool
+    let realtime: Bool
+
+    init(_ args: Arguments) throws {
+        var args = args
+        info = args.flag("--info")
+        output = try OutputArgs(&args)
+        switch try args.value("--speed") ?? "max" {
+        case "max": realtime = false
+        case "realtime": realtime = true
+        case let other: throw UsageError(message: "boxwatch replay: --speed '\(other)' is not realtime or max")
+        }
+        let files = args.remaining
+        if let option = files.first(where: { $0.hasPrefix("-") }) {
+            throw UsageError(message: "boxwatch replay: unknown option '\(option)' (see 'boxwatch help')")
+        }
+        guard files.count == 1, let file = files.first else {
+            throw UsageError(message: files.isEmpty ? "boxwatch replay: which dump file? (boxwatch replay FILE)"
+                                                    : "boxwatch replay: one dump file at a time (got \(files.count))")
+        }
+        path = file
+    }
+
+    func run() -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        var reader: DumpFileReader
+        do { reader = try DumpFileReader(path: path) } catch { fail("replay: \(error)", code: 1) }
+        defer { reader.close() }
+        let out = FDWriter(fd: 1)
+        let pipeline = Pipeline(filter: output.filter, formatter: output.formatter, clock: WallClock(offsetNanos: 0))
+        let replay = BoxwatchCore.Replay(pipeline: pipeline)
+        var text = "", log = ""
+        var failure: DumpError?
+        var pacing: (boot: UInt64, mono: Double)?
+        while true {
+            let block: DumpBlock?
+            do { block = try reader.next() } catch { failure = error; break }
+            guard let block else { break }
+            if realtime, case .record(_, let bytes) = block, let e = try? RecordDecoder.decode(bytes) {
+                let now = HostClock.monotonicSeconds()
+                if let p = pacing {
+                    let due = p.mono + Double(e.header.bootTimeNanos &- p.boot) / 1e9
+                    if due > now { usleep(UInt32(min(due - now, 10) * 1e6)) }
+                } else {
+                    pacing = (e.header.bootTimeNanos, now)
+                }
+            }
+            replay.apply(block, out: &text, log: &log)
+            if !log.isEmpty { stderrWriter.write(log); log = "" }
+            if info { text = "" } else if text.utf8.count >= 1 << 16 || (realtime && !text.isEmpty) {
+                if out.write(text) != .written { return 0 }
+                text = ""
+            }
+        }
+        if !info, !text.isEmpty, out.write(text) != .written { return 0 }
+        if info { out.write(replay.info(bytes: reader.bytesRead)) }
+        if let failure {
+            stderrWriter.write("boxwatch replay: \(path): \(failure) (replayed \(replay.records) records before it)\n")
+            return 1
+        }
+        return 0
+    }
+}
