@@ -59,7 +59,7 @@ public enum DumpEncoder {
         return w.bytes
     }
 
-    static func block(_ type: DumpFormat.BlockType, _ body: [UInt8]) -> [UInt8] {
+    public static func block(_ type: DumpFormat.BlockType, _ body: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
         w.bytes.reserveCapacity(body.count + DumpFormat.blockOverhead)
         w.int(type.rawValue)
@@ -207,7 +207,11 @@ public struct DumpParser {
 
     /// Call at the end of the file: an error if bytes of a partial block remain.
     public func finish() throws(DumpError) {
-        if !sawPreamble { throw .tooShortForPreamble(size: pending) }
+        if !sawPreamble {
+            let n = min(pending, DumpFormat.magic.count)
+            if !buffer[start..<(start + n)].elementsEqual(DumpFormat.magic.prefix(n)) { throw .badMagic }
+            throw .tooShortForPreamble(size: pending)
+        }
         if pending > 0 {
             var needed = 8
             if pending >= 8 {

@@ -166,6 +166,11 @@ struct Replay {
             stderrWriter.write("boxwatch replay: \(path): \(failure) (replayed \(replay.records) records before it)\n")
             return 1
         }
+        if replay.stopUnixNanos == nil {
+            stderrWriter.write("boxwatch replay: \(path): offset \(reader.bytesRead): the dump ends without its end block: "
+                               + "the capture was cut short (replayed \(replay.records) records)\n")
+            return 1
+        }
         return 0
     }
 }
