@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target for the record decoder (the pure core compiled
-# with -sanitize=fuzzer,address) and runs it for a bounded time.
+# Builds the libFuzzer target for the binary parsers, the ring-record decoder
+# and the dump reader (the pure core compiled with -sanitize=fuzzer,address),
+# and runs it for a bounded time. Seeds: one record of each kind written from
+# docs/wire-format.md, a small dump, and the recorded fixtures.
 #   scripts/fuzz.sh [SECONDS]      default 60; crashes land in build/fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +40,14 @@ seeds = {
 }
 for name, data in seeds.items():
     open(os.path.join(d, "seed-" + name), "wb").write(data)
+# a small dump (docs/dump-format.md): preamble, header, one record, end
+def block(t, body): return struct.pack("<II", t, len(body)) + body + struct.pack("<I", len(body))
+dump = b"BWDUMP\r\n" + struct.pack("<IHH", 0x01020304, 1, 0)
+dump += block(1, struct.pack("<HI", 10, 7) + b"fixture")
+dump += block(4, struct.pack("<q", 1) + seeds["open"]) + block(7, struct.pack("<qQ", 2, 1))
+open(os.path.join(d, "seed-dump"), "wb").write(dump)
 PY
+cp Tests/Fixtures/*.bwdump "$out/corpus/" 2>/dev/null || true
 echo "fuzz.sh: running for ${seconds}s"
-"$out/fuzz-record-decoder" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+"$out/fuzz-record-decoder" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
 	-artifact_prefix="$out/" "$out/corpus" 2>&1 | tail -15
