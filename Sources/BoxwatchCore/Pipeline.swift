@@ -5,12 +5,22 @@ public struct EventFilter: Sendable {
     /// Container ID prefixes (full or short IDs), or "host".
     public var containers: [String] = []
     public var pids: Set<Int32> = []
+    /// cgroup2 path prefixes ("/boxwatch-fixture"): whole path components.
+    public var cgroupPrefixes: [String] = []
 
     public init() {}
 
-    public func accepts(_ e: Event, _ a: Attribution) -> Bool {
+    /// Whether anything beyond the default kinds narrows the stream.
+    public var narrows: Bool { !containers.isEmpty || !pids.isEmpty || !cgroupPrefixes.isEmpty }
+
+    public func accepts(_ e: Event, _ a: Attribution, cgroupPath: String? = nil) -> Bool {
         guard kinds.contains(e.kind) else { return false }
         if !pids.isEmpty && !pids.contains(e.header.pid) { return false }
+        if !cgroupPrefixes.isEmpty {
+            guard let path = cgroupPath,
+                  cgroupPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
+            else { return false }
+        }
         if !containers.isEmpty {
             let matched = containers.contains { want in
                 switch a {
@@ -60,7 +70,7 @@ public final class Pipeline {
         decoded += 1
         table.apply(event)
         let attribution = table.attribution(for: event.header)
-        if filter.accepts(event, attribution) {
+        if filter.accepts(event, attribution, cgroupPath: table.path(of: event.header.cgroup)) {
             shown += 1
             formatter.format(event, attribution: attribution, clock: clock, into: &out)
         }

@@ -58,6 +58,10 @@ struct OutputArgs {
         if filter.containers.contains(where: \.isEmpty) {
             throw UsageError(message: "\(command): --container needs an ID, 'host' or 'unknown'")
         }
+        filter.cgroupPrefixes = try args.values("--cgroup")
+        if let bad = filter.cgroupPrefixes.first(where: { !$0.hasPrefix("/") }) {
+            throw UsageError(message: "\(command): --cgroup '\(bad)' is not a cgroup path (it starts with /)")
+        }
         for p in try args.values("--pid").flatMap({ $0.split(separator: ",").map(String.init) }) {
             guard let pid = Int32(p), pid > 0 else { throw UsageError(message: "\(command): --pid '\(p)' is not a process id") }
             filter.pids.insert(pid)

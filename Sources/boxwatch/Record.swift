@@ -71,10 +71,16 @@ struct Record {
     let sensorArgs: SensorArgs
     let output: String
     let maxSize: Int?
+    /// Keep only the records this filter shows (cgroup records are always kept).
+    let filter: EventFilter?
 
     init(_ args: Arguments) throws {
         var args = args
         sensorArgs = try SensorArgs(&args)
+        let narrowing = try OutputArgs(&args)
+        var f = narrowing.filter
+        f.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
+        filter = narrowing.filter.narrows || narrowing.filter.kinds != EventFilter().kinds ? f : nil
         guard let o = try args.value("--output"), !o.isEmpty else {
             throw UsageError(message: "boxwatch record: --output FILE is required")
         }
@@ -88,8 +94,16 @@ struct Record {
         let recorder = DumpRecorder(path: output, maxSize: maxSize, session: session, clock: HostClock.sample())
         stderrWriter.write(session.attachedMessage("; recording to \(output)"))
         var counters = session.sensor.counters()
+        // with a filter: decode to decide, and keep the table current for --cgroup/--container
+        let keep: ((UnsafeRawBufferPointer) -> Bool)? = filter.map { f in { raw in
+            guard let e = try? RecordDecoder.decode(raw) else { return true }  // keep what we cannot judge
+            session.table.apply(e)
+            if case .cgroup = e.detail { return true }  // state: replay needs every cgroup's path
+            let a = session.table.attribution(for: e.header)
+            return f.accepts(e, a, cgroupPath: session.table.path(of: e.header.cgroup))
+        } }
         let status = session.run(
-            record: recorder.record,
+            record: { raw in if keep?(raw) ?? true { recorder.record(raw) } },
             flush: recorder.flush,
             tick: { now, clock in
                 recorder.tick(now, clock)

@@ -7,7 +7,7 @@ let usage = """
 
     usage:
       boxwatch tail [options]     live events, one per line (Ctrl-C stops)
-      boxwatch record --output FILE [--duration S] [--max-size SIZE] [sensor options]
+      boxwatch record --output FILE [--duration S] [--max-size SIZE] [--kind/--container/--pid/--cgroup] [sensor options]
                                   capture the raw records, state and counters to a dump file
       boxwatch replay FILE [--json] [--speed max|realtime] [output options]
                                   print a dump's events exactly as the live tail printed them
@@ -21,6 +21,7 @@ let usage = """
       --kind K[,K]           exec, open, connect, cgroup (default: exec,open,connect)
       --container ID[,ID]    full or short container IDs, or 'host'
       --pid N[,N]            only these processes
+      --cgroup PATH          only processes in this cgroup2 subtree (repeatable; record: only these are kept)
       --color auto|always|never
 
     sensor options (tail, record):
