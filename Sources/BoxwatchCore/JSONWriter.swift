@@ -40,10 +40,11 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Keys are the writer's own literals: no escaping needed.
     private mutating func key(_ k: String) {
-        if needsComma { text += "," }
-        Self.appendString(k, to: &text)
-        text += ":"
+        text += needsComma ? ",\"" : "\""
+        text += k
+        text += "\":"
         needsComma = false
     }
 
@@ -59,6 +60,13 @@ public struct JSONWriter {
     }
 
     static func appendString(_ s: String, to out: inout String) {
+        // fast path: nothing to escape (the usual case), one append
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x7f }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -13,11 +13,11 @@ public struct EventFilter: Sendable {
     /// Whether anything beyond the default kinds narrows the stream.
     public var narrows: Bool { !containers.isEmpty || !pids.isEmpty || !cgroupPrefixes.isEmpty }
 
-    public func accepts(_ e: Event, _ a: Attribution, cgroupPath: String? = nil) -> Bool {
+    public func accepts(_ e: Event, _ a: Attribution, cgroupPath: @autoclosure () -> String? = nil) -> Bool {
         guard kinds.contains(e.kind) else { return false }
         if !pids.isEmpty && !pids.contains(e.header.pid) { return false }
         if !cgroupPrefixes.isEmpty {
-            guard let path = cgroupPath,
+            guard let path = cgroupPath(),
                   cgroupPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
             else { return false }
         }

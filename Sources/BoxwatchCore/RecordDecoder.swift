@@ -118,7 +118,7 @@ public enum RecordDecoder {
         }
     }
 
-    static func splitArgs(_ bytes: ArraySlice<UInt8>) -> [String] {
+    static func splitArgs<C: BidirectionalCollection>(_ bytes: C) -> [String] where C.Element == UInt8 {
         if bytes.isEmpty { return [] }
         var args = bytes.split(separator: 0, omittingEmptySubsequences: false)
             .map { decodeBytes($0).text }
@@ -141,13 +141,14 @@ public enum RecordDecoder {
             return value
         }
 
-        func bytes(_ s: bw_str, field: String) throws(DecodeError) -> ArraySlice<UInt8> {
+        /// The string's bytes, bounds-checked, without a copy.
+        func bytes(_ s: bw_str, field: String) throws(DecodeError) -> Slice<UnsafeRawBufferPointer> {
             let off = Int(s.off), len = Int(s.len)
-            if len == 0 { return [] }
+            if len == 0 { return raw[0..<0] }
             guard off >= fixedEnd, off + len <= raw.count else {
                 throw .stringOutOfBounds(field: field, offset: off, length: len, recordSize: raw.count)
             }
-            return Array(raw[off..<(off + len)])[...]
+            return raw[off..<(off + len)]
         }
 
         func text(_ s: bw_str, field: String) throws(DecodeError) -> WireText {
@@ -172,8 +173,8 @@ func cString<T>(_ tuple: T) -> String {
 /// `\xNN` (and `invalid` is set), so two different names never print alike,
 /// as they would if both became U+FFFD.
 func decodeBytes<C: Collection>(_ bytes: C) -> (text: String, invalid: Bool) where C.Element == UInt8 {
+    if let valid = String(validating: bytes, as: UTF8.self) { return (valid, false) }
     let b = Array(bytes)
-    if let valid = String(validating: b, as: UTF8.self) { return (valid, false) }
     var out = String.UnicodeScalarView()
     var i = 0
     while i < b.count {
