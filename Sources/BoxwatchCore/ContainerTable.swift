@@ -37,6 +37,11 @@ public final class ContainerTable {
 
     public var count: Int { paths.count }
 
+    /// Every cgroup known, live or tombstoned (a rotated dump's snapshot).
+    public var allPaths: [(id: CgroupID, path: String)] {
+        paths.map { ($0.key, $0.value) }.sorted { $0.id.rawValue < $1.id.rawValue }
+    }
+
     /// Applies a cgroup record; other records are ignored.
     public func apply(_ event: Event) {
         guard case .cgroup(let change) = event.detail, change.hierarchy == 0 else { return }

@@ -7,32 +7,50 @@ import Glibc
 /// Used by `record`, and by `tail --record`, which then prints and records
 /// the very same records (so its replay is line-for-line the same).
 final class DumpRecorder {
-    let writer: DumpWriter
+    private(set) var writer: DumpWriter
+    let path: String
     let maxSize: Int?
+    /// With maxSize: go on in PATH.1, PATH.2, ... instead of stopping.
+    let rotate: Bool
+    private let session: LiveSession
     private(set) var records: UInt64 = 0
+    private var fileRecords: UInt64 = 0
+    private var files = 1
     private var clock: WallClock
+    private var counters: KernelCounters
     private var arrival = HostClock.unixNanos()
 
-    init(path: String, maxSize: Int?, session: LiveSession, clock: WallClock) {
-        do { writer = try DumpWriter(path: path) } catch { fail("\(error)", code: 1) }
+    init(path: String, maxSize: Int?, rotate: Bool = false, session: LiveSession, clock: WallClock) {
+        self.path = path
         self.maxSize = maxSize
+        self.rotate = rotate
+        self.session = session
         self.clock = clock
+        counters = session.sensor.counters()
+        writer = Self.open(path)
+        var ids: [String: CgroupID] = [:]
+        for (id, p) in session.table.allPaths { ids[p] = id }
+        start(processes: HostFacts.processes(cgroupIDs: ids))
+        if let status = flush() { exit(status) }
+    }
+
+    private static func open(_ path: String) -> DumpWriter {
+        do { return try DumpWriter(path: path) } catch { fail("\(error)", code: 1) }
+    }
+
+    /// Header and state snapshots: every file replays on its own.
+    private func start(processes: [ProcessSnapshot]) {
         writer.append(DumpEncoder.header(HostFacts.header(objectPath: session.objectPath, ringSize: session.args.ringBytes,
                                                           clock: clock, version: boxwatchVersion)))
-        var cgroups: [(id: CgroupID, path: String)] = []
-        var ids: [String: CgroupID] = [:]
-        if let mount = CgroupScanner.unifiedMount() {
-            CgroupScanner.scan(mount) { cgroups.append(($0, $1)); ids[$1] = $0 }
-        }
-        writer.append(DumpEncoder.cgroups(cgroups))
-        writer.append(DumpEncoder.processes(HostFacts.processes(cgroupIDs: ids)))
-        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: session.sensor.counters())))
-        if let status = flush() { exit(status) }
+        writer.append(DumpEncoder.cgroups(session.table.allPaths))
+        writer.append(DumpEncoder.processes(processes))
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: counters)))
     }
 
     func record(_ raw: UnsafeRawBufferPointer) {
         writer.appendRecord(arrivalUnixNanos: arrival, raw)
         records += 1
+        fileRecords += 1
     }
 
     /// After each batch: nil to go on, else the exit status.
@@ -43,25 +61,46 @@ final class DumpRecorder {
         }
         arrival = HostClock.unixNanos()  // one clock read per batch
         if let max = maxSize, writer.bytesWritten >= max {
-            stderrWriter.write("boxwatch: --max-size reached (\(writer.bytesWritten) bytes)\n")
-            return 0
+            guard rotate else {
+                stderrWriter.write("boxwatch: --max-size reached (\(writer.bytesWritten) bytes)\n")
+                return 0
+            }
+            if let status = end() { return status }
+            let next = "\(path).\(files)"
+            files += 1
+            writer = Self.open(next)
+            fileRecords = 0
+            // processes are not rescanned: the exec records since the start tell what ran
+            start(processes: [])
+            stderrWriter.write("boxwatch: --max-size reached; continuing in \(next)\n")
+            return flush()
         }
         return nil
     }
 
-    func tick(_ counters: KernelCounters, _ now: WallClock) {
-        if now != clock {
-            writer.append(DumpEncoder.clock(offsetNanos: now.offsetNanos))
-            clock = now
+    func tick(_ now: KernelCounters, _ nowClock: WallClock) {
+        if nowClock != clock {
+            writer.append(DumpEncoder.clock(offsetNanos: nowClock.offsetNanos))
+            clock = nowClock
         }
-        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: counters)))
+        counters = now
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: now)))
+    }
+
+    private func end() -> Int32? {
+        writer.append(DumpEncoder.end(stopUnixNanos: HostClock.unixNanos(), records: fileRecords))
+        do { try writer.flush() } catch {
+            stderrWriter.write("boxwatch: \(error)\n")
+            return 1
+        }
+        writer.sync()
+        return nil
     }
 
     func finish() -> Int32? {
-        writer.append(DumpEncoder.end(stopUnixNanos: HostClock.unixNanos(), records: records))
-        let status = flush()
-        writer.sync()
-        stderrWriter.write("boxwatch: recorded \(records) records, \(writer.bytesWritten) bytes to \(writer.path)\n")
+        let status = end()
+        stderrWriter.write("boxwatch: recorded \(records) records, \(writer.bytesWritten) bytes to \(writer.path)"
+                           + (files > 1 ? " (the last of \(files) files)" : "") + "\n")
         return status
     }
 }
@@ -71,6 +110,7 @@ struct Record {
     let sensorArgs: SensorArgs
     let output: String
     let maxSize: Int?
+    let rotate: Bool
     /// Keep only the records this filter shows (cgroup records are always kept).
     let filter: EventFilter?
 
@@ -86,12 +126,14 @@ struct Record {
         }
         output = o
         maxSize = try args.value("--max-size").map { try parseSize($0, option: "boxwatch record: --max-size") }
+        rotate = args.flag("--rotate")
+        if rotate && maxSize == nil { throw UsageError(message: "boxwatch record: --rotate needs --max-size") }
         try args.finish()
     }
 
     func run() -> Int32 {
         let session = LiveSession(sensorArgs)
-        let recorder = DumpRecorder(path: output, maxSize: maxSize, session: session, clock: HostClock.sample())
+        let recorder = DumpRecorder(path: output, maxSize: maxSize, rotate: rotate, session: session, clock: HostClock.sample())
         stderrWriter.write(session.attachedMessage("; recording to \(output)"))
         var counters = session.sensor.counters()
         // with a filter: decode to decide, and keep the table current for --cgroup/--container

@@ -7,7 +7,7 @@ let usage = """
 
     usage:
       boxwatch tail [options]     live events, one per line (Ctrl-C stops)
-      boxwatch record --output FILE [--duration S] [--max-size SIZE] [--kind/--container/--pid/--cgroup] [sensor options]
+      boxwatch record --output FILE [--duration S] [--max-size SIZE [--rotate]] [--kind/--container/--pid/--cgroup] [sensor options]
                                   capture the raw records, state and counters to a dump file
       boxwatch replay FILE [--json] [--speed max|realtime] [output options]
                                   print a dump's events exactly as the live tail printed them

@@ -185,4 +185,23 @@ final class DumpTests: XCTestCase {
             _ = try? parseAll(b, chunk: 1 + i % 50)
         }
     }
+
+    /// A wall-clock step (+2 h, as `date -s` or NTP would make it) between two
+    /// events: the live run re-samples its offset and records it as a clock
+    /// block; replay moves to it at the same place, so the recorded times
+    /// survive. Event order and spacing stay on the kernel's boot clock.
+    func testClockStepSurvivesReplay() throws {
+        var h1 = RecordBuilder.Header(); h1.ts = 10_000_000_000
+        var h2 = RecordBuilder.Header(); h2.ts = 10_500_000_000
+        var bytes = DumpEncoder.preamble() + DumpEncoder.header(header)
+        RecordBuilder.open(h1, path: "/a", ret: 3).withUnsafeBytes { bytes += DumpEncoder.record(arrivalUnixNanos: 0, $0) }
+        bytes += DumpEncoder.clock(offsetNanos: header.clockOffsetNanos + 7_200_000_000_000)
+        RecordBuilder.open(h2, path: "/b", ret: 3).withUnsafeBytes { bytes += DumpEncoder.record(arrivalUnixNanos: 0, $0) }
+        let replay = Replay(pipeline: Pipeline(formatter: TextFormatter(color: false), clock: WallClock(offsetNanos: 0)))
+        var out = "", log = ""
+        for b in try parseAll(bytes) { replay.apply(b, out: &out, log: &log) }
+        let times = out.split(separator: "\n").map { String($0.prefix(15)) }
+        // header offset puts boot 1 s at 16:40:00; boot 10 s is 16:40:09
+        XCTAssertEqual(times, ["16:40:09.000000", "18:40:09.500000"])
+    }
 }

@@ -81,4 +81,21 @@ final class RecordReplayTests: XCTestCase {
         XCTAssertEqual(noOutput.status, 2)
         XCTAssertTrue(noOutput.stderr.contains("--output FILE is required"), noOutput.stderr)
     }
+
+    /// A flood into a tiny ring: the replay reports the same losses, line for
+    /// line, as the live tail did.
+    func testReplayShowsTheLiveLosses() throws {
+        let dir = try tempDir()
+        let dump = dir + "/lossy.bwdump"
+        let tail = try TailRun(["--kind", "open", "--ring-size", "8192", "--record", dump])
+        try Live.run("/usr/bin/python3", ["-c", "import os\nfor _ in range(20000): os.close(os.open('/etc/hostname', os.O_RDONLY))"])
+        usleep(1_200_000)
+        let live = try tail.stop()
+        let liveLoss = tail.stderrText.split(separator: "\n").filter { $0.contains("LOST") }
+        XCTAssertFalse(liveLoss.isEmpty, tail.stderrText)
+        let r = try Live.run(Live.binary, ["replay", "--json", "--kind", "open", dump])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("LOST") }, liveLoss)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, live.count)
+    }
 }
