@@ -153,6 +153,9 @@ public struct DumpParser {
     public private(set) var offset = 0
     private var sawPreamble = false
     private var sawHeader = false
+    private var sawEnd = false
+    /// Record blocks since the last header (what the end block must count).
+    public private(set) var recordsRead: UInt64 = 0
 
     public init() {}
 
@@ -181,6 +184,8 @@ public struct DumpParser {
             guard version <= DumpFormat.version, version > 0 else {
                 throw .unsupportedVersion(found: version, supported: DumpFormat.version)
             }
+            let reserved = try r.int(UInt16.self, "reserved")
+            guard reserved == 0 else { throw .badReserved(value: reserved) }
             consume(DumpFormat.preambleSize)
             sawPreamble = true
         }
@@ -196,10 +201,24 @@ public struct DumpParser {
         let trailing = Int(try t.int(UInt32.self, "trailing length"))
         guard trailing == length else { throw .lengthMismatch(offset: blockOffset, leading: length, trailing: trailing) }
         let body = buffer[(start + 8)..<(start + 8 + length)]
+        if type == 0 { throw .invalidBlockType(offset: blockOffset) }
+        if sawEnd { throw .blockAfterEnd(offset: blockOffset, type: type) }
         let block = try Self.decode(type: type, body: body, offset: blockOffset)
-        if !sawHeader {
-            guard case .header = block else { throw .headerNotFirst(offset: blockOffset) }
+        switch block {
+        case .header:
+            if sawHeader { throw .secondHeader(offset: blockOffset) }
             sawHeader = true
+        case _ where !sawHeader:
+            throw .headerNotFirst(offset: blockOffset)
+        case .record:
+            recordsRead += 1
+        case .end(_, let declared):
+            guard declared == recordsRead else {
+                throw .recordCountMismatch(offset: blockOffset, declared: declared, read: recordsRead)
+            }
+            sawEnd = true
+        default:
+            break
         }
         consume(total)
         return block
@@ -293,6 +312,10 @@ public struct DumpParser {
             block = .clock(offsetNanos: try r.int(Int64.self, "offset"))
         case .end:
             block = .end(stopUnixNanos: try r.int(Int64.self, "stop time"), records: try r.int(UInt64.self, "record count"))
+        }
+        // a newer writer appends header fields as tags; other blocks have no room to grow
+        if r.remaining > 0, known != .header, known != .record {
+            throw .leftoverBytes(offset: offset, type: type, count: r.remaining)
         }
         return block
     }

@@ -123,14 +123,23 @@ public enum DumpError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyBody(offset: Int, type: UInt32)
     case malformedBody(offset: Int, type: UInt32, reason: String)
     case headerNotFirst(offset: Int)
-    case undecodableRecord(offset: Int, DecodeError)
+    case blockAfterEnd(offset: Int, type: UInt32)
+    case secondHeader(offset: Int)
+    case recordCountMismatch(offset: Int, declared: UInt64, read: UInt64)
+    case invalidBlockType(offset: Int)
+    case leftoverBytes(offset: Int, type: UInt32, count: Int)
+    case badReserved(value: UInt16)
+    case readFailed(offset: Int, errno: Int32)
 
     public var description: String {
         switch self {
-        case .tooShortForPreamble(let n): return "file of \(n) bytes is shorter than the 16-byte dump preamble"
+        case .tooShortForPreamble(let n): return "offset \(n): the file ends inside the 16-byte dump preamble"
         case .badMagic: return "offset 0: not a boxwatch dump (bad magic)"
         case .byteSwapped: return "offset 8: byte-order mark is swapped: a dump from a big-endian host is not supported"
-        case .unsupportedVersion(let f, let s): return "offset 12: dump format version \(f) is newer than this reader's \(s)"
+        case .unsupportedVersion(let f, let s):
+            return f == 0 ? "offset 12: dump format version 0 is not valid"
+                          : "offset 12: dump format version \(f) is newer than this reader's \(s)"
+        case .badReserved(let v): return "offset 14: reserved preamble field is \(v), not 0"
         case .truncatedBlock(let off, let need, let have):
             return "offset \(off): block cut short (needs \(need) bytes, \(have) remain): the file ends mid-block"
         case .lengthMismatch(let off, let a, let b):
@@ -139,7 +148,13 @@ public enum DumpError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyBody(let off, let t): return "offset \(off): block of type \(t) has an empty body"
         case .malformedBody(let off, let t, let why): return "offset \(off): block of type \(t) is malformed: \(why)"
         case .headerNotFirst(let off): return "offset \(off): the first block is not the dump header"
-        case .undecodableRecord(let off, let e): return "offset \(off): record block: \(e)"
+        case .blockAfterEnd(let off, let t): return "offset \(off): block of type \(t) after the end block"
+        case .secondHeader(let off): return "offset \(off): a second header block"
+        case .recordCountMismatch(let off, let declared, let read):
+            return "offset \(off): the end block counts \(declared) records but \(read) were read: records are missing or added"
+        case .invalidBlockType(let off): return "offset \(off): block type 0 is not valid"
+        case .leftoverBytes(let off, let t, let n): return "offset \(off): block of type \(t) has \(n) bytes past its fields"
+        case .readFailed(let off, let e): return "offset \(off): reading the file failed (errno \(e))"
         }
     }
 }

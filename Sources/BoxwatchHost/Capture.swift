@@ -25,19 +25,24 @@ public final class DumpWriter {
         batch.append(contentsOf: DumpEncoder.record(arrivalUnixNanos: arrivalUnixNanos, raw))
     }
 
-    /// Writes what has been appended since the last flush.
+    /// Writes what has been appended since the last flush. On failure the
+    /// file is cut back to its last whole block and the batch is dropped, so
+    /// a torn block never sits in the middle of the file.
     public func flush() throws(SensorError) {
         var off = 0
+        defer { batch.removeAll(keepingCapacity: true) }
         while off < batch.count {
             let n = batch.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .call("write", errno: errno, context: path)
+                let e = errno
+                _ = ftruncate(fd, off_t(bytesWritten))
+                _ = lseek(fd, off_t(bytesWritten), SEEK_SET)
+                throw .call("write", errno: e, context: path)
             }
             off += n
         }
         bytesWritten += batch.count
-        batch.removeAll(keepingCapacity: true)
     }
 
     public func sync() { fsync(fd) }
@@ -151,7 +156,11 @@ public struct DumpFileReader {
             }
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { eof = true; continue }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .readFailed(offset: bytesRead, errno: errno)
+            }
+            if n == 0 { eof = true; continue }
             bytesRead += n
             parser.feed(chunk.prefix(n))
         }

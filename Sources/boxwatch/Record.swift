@@ -18,6 +18,9 @@ final class DumpRecorder {
     private var files = 1
     private var clock: WallClock
     private var counters: KernelCounters
+    /// The counters in the first stats block: the live loss lines count from
+    /// here too, so live and replayed LOST lines agree from the first second.
+    let baseline: KernelCounters
     private var arrival = HostClock.unixNanos()
 
     init(path: String, maxSize: Int?, rotate: Bool = false, session: LiveSession, clock: WallClock) {
@@ -27,11 +30,12 @@ final class DumpRecorder {
         self.session = session
         self.clock = clock
         counters = session.sensor.counters()
+        baseline = counters
         writer = Self.open(path)
         var ids: [String: CgroupID] = [:]
         for (id, p) in session.table.allPaths { ids[p] = id }
         start(processes: HostFacts.processes(cgroupIDs: ids))
-        if let status = flush() { exit(status) }
+        do { try writer.flush() } catch { fail("\(error)", code: 1) }
     }
 
     private static func open(_ path: String) -> DumpWriter {
@@ -47,6 +51,8 @@ final class DumpRecorder {
         writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: counters)))
     }
 
+    /// The session's table must follow the cgroup records (tail's pipeline
+    /// does that; `record` calls `follow`): a rotated file's snapshot is taken from it.
     func record(_ raw: UnsafeRawBufferPointer) {
         writer.appendRecord(arrivalUnixNanos: arrival, raw)
         records += 1
@@ -60,21 +66,21 @@ final class DumpRecorder {
             return 1
         }
         arrival = HostClock.unixNanos()  // one clock read per batch
-        if let max = maxSize, writer.bytesWritten >= max {
-            guard rotate else {
-                stderrWriter.write("boxwatch: --max-size reached (\(writer.bytesWritten) bytes)\n")
-                return 0
-            }
-            if let status = end() { return status }
-            let next = "\(path).\(files)"
-            files += 1
-            writer = Self.open(next)
-            fileRecords = 0
-            // processes are not rescanned: the exec records since the start tell what ran
-            start(processes: [])
-            stderrWriter.write("boxwatch: --max-size reached; continuing in \(next)\n")
-            return flush()
+        // a file holding no records yet is never cut: its snapshots alone may exceed the size
+        guard let max = maxSize, writer.bytesWritten >= max, fileRecords > 0 else { return nil }
+        guard rotate else {
+            stderrWriter.write("boxwatch: --max-size reached (\(writer.bytesWritten) bytes)\n")
+            return 0
         }
+        if let status = end() { return status }
+        let next = "\(path).\(files)"
+        files += 1
+        writer = Self.open(next)
+        fileRecords = 0
+        // processes are not rescanned: the exec records since the start tell what ran
+        start(processes: [])
+        do { try writer.flush() } catch { stderrWriter.write("boxwatch: \(error)\n"); return 1 }
+        stderrWriter.write("boxwatch: --max-size reached; continuing in \(next)\n")
         return nil
     }
 
@@ -135,17 +141,28 @@ struct Record {
         let session = LiveSession(sensorArgs)
         let recorder = DumpRecorder(path: output, maxSize: maxSize, rotate: rotate, session: session, clock: HostClock.sample())
         stderrWriter.write(session.attachedMessage("; recording to \(output)"))
-        var counters = session.sensor.counters()
+        var counters = recorder.baseline
         // with a filter: decode to decide, and keep the table current for --cgroup/--container
-        let keep: ((UnsafeRawBufferPointer) -> Bool)? = filter.map { f in { raw in
-            guard let e = try? RecordDecoder.decode(raw) else { return true }  // keep what we cannot judge
-            session.table.apply(e)
-            if case .cgroup = e.detail { return true }  // state: replay needs every cgroup's path
-            let a = session.table.attribution(for: e.header)
-            return f.accepts(e, a, cgroupPath: session.table.path(of: e.header.cgroup))
-        } }
+        let keep: (UnsafeRawBufferPointer) -> Bool
+        if let f = filter {
+            keep = { raw in
+                guard let e = try? RecordDecoder.decode(raw) else { return true }  // keep what we cannot judge
+                session.table.apply(e)
+                if case .cgroup = e.detail { return true }  // state: replay needs every cgroup's path
+                return f.accepts(e, session.table.attribution(for: e.header), cgroupPath: session.table.path(of: e.header.cgroup))
+            }
+        } else {
+            keep = { raw in  // decode only the (rare) cgroup records, to keep the table current
+                let kind = raw.count >= 2 ? UInt16(raw[0]) | UInt16(raw[1]) << 8 : 0
+                if kind == EventKind.cgroupCreated.wireValue || kind == EventKind.cgroupRemoved.wireValue,
+                   let e = try? RecordDecoder.decode(raw) {
+                    session.table.apply(e)
+                }
+                return true
+            }
+        }
         let status = session.run(
-            record: { raw in if keep?(raw) ?? true { recorder.record(raw) } },
+            record: { raw in if keep(raw) { recorder.record(raw) } },
             flush: recorder.flush,
             tick: { now, clock in
                 recorder.tick(now, clock)
@@ -155,6 +172,18 @@ struct Record {
         let end = recorder.finish()
         session.sensor.close()
         return end ?? status
+    }
+}
+
+/// Writes replay output; nil to go on, else the exit status (0 when the
+/// reader went away, 1 when the write failed).
+func write(_ out: FDWriter, _ text: String) -> Int32? {
+    switch out.write(text) {
+    case .written, .interrupted: return nil
+    case .closed: return 0
+    case .failed(let e):
+        stderrWriter.write("boxwatch replay: writing the output failed: \(String(cString: strerror(e)))\n")
+        return 1
     }
 }
 
@@ -203,8 +232,9 @@ struct Replay {
             if realtime, case .record(_, let bytes) = block, let e = try? RecordDecoder.decode(bytes) {
                 let now = HostClock.monotonicSeconds()
                 if let p = pacing {
-                    let due = p.mono + Double(e.header.bootTimeNanos &- p.boot) / 1e9
-                    if due > now { usleep(UInt32(min(due - now, 10) * 1e6)) }
+                    // signed: records from different CPUs can arrive slightly out of time order
+                    let due = p.mono + Double(Int64(bitPattern: e.header.bootTimeNanos &- p.boot)) / 1e9
+                    if due > now { usleep(UInt32(min(due - now, 3600) * 1e6)) }
                 } else {
                     pacing = (e.header.bootTimeNanos, now)
                 }
@@ -212,11 +242,11 @@ struct Replay {
             replay.apply(block, out: &text, log: &log)
             if !log.isEmpty { stderrWriter.write(log); log = "" }
             if info { text = "" } else if text.utf8.count >= 1 << 16 || (realtime && !text.isEmpty) {
-                if out.write(text) != .written { return 0 }
+                if let status = write(out, text) { return status }
                 text = ""
             }
         }
-        if !info, !text.isEmpty, out.write(text) != .written { return 0 }
+        if !info, !text.isEmpty, let status = write(out, text) { return status }
         if info { out.write(replay.info(bytes: reader.bytesRead)) }
         if let failure {
             stderrWriter.write("boxwatch replay: \(path): \(failure) (replayed \(replay.records) records before it)\n")

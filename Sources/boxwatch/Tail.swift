@@ -30,7 +30,7 @@ struct Tail {
         if !output.json && isatty(1) == 1 { out.write(TextFormatter.header + "\n") }
         var text = ""
         text.reserveCapacity(1 << 16)
-        var counters = session.sensor.counters()
+        var counters = recorder?.baseline ?? session.sensor.counters()
         var reportedUndecodable = 0
         let status = session.run(
             record: { raw in

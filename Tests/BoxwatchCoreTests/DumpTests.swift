@@ -147,13 +147,24 @@ final class DumpTests: XCTestCase {
              .malformedBody(offset: pre, type: 1, reason: "field 1 needs 200 bytes, 1 remain")),
             ("cgroup path past its block", DumpEncoder.preamble() + DumpEncoder.header(header) + DumpEncoder.block(.cgroups, [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0x2f]),
              .malformedBody(offset: afterHeader, type: 2, reason: "cgroup path needs 9 bytes, 1 remain")),
+            ("reserved preamble field", set(good, 14, [0xff, 0xff]), .badReserved(value: 0xffff)),
+            ("block after the end block", good + DumpEncoder.clock(offsetNanos: 0), .blockAfterEnd(offset: good.count, type: 6)),
+            ("records added after the end", good + good[recordAt...], .blockAfterEnd(offset: good.count, type: 4)),
+            ("end block counts other records", Array(good.prefix(good.count - 28)) + DumpEncoder.end(stopUnixNanos: 5, records: 2),
+             .recordCountMismatch(offset: good.count - 28, declared: 2, read: 1)),
+            ("a second header", DumpEncoder.preamble() + DumpEncoder.header(header) + DumpEncoder.header(header), .secondHeader(offset: afterHeader)),
+            ("block type zero", DumpEncoder.preamble() + DumpEncoder.header(header) + [UInt8](repeating: 0, count: 12), .invalidBlockType(offset: afterHeader)),
+            ("bytes past a block's fields", DumpEncoder.preamble() + DumpEncoder.header(header) + DumpEncoder.block(.clock, [UInt8](repeating: 1, count: 9)),
+             .leftoverBytes(offset: afterHeader, type: 6, count: 1)),
         ]
         for (name, bytes, expected) in cases {
             XCTAssertThrowsError(try parseAll(bytes), name) { error in
                 XCTAssertEqual(error as? DumpError, expected, name)
                 XCTAssertTrue("\(error)".contains("offset") || "\(error)".contains("bytes"), "\(name): \(error)")
             }
-            XCTAssertThrowsError(try parseAll(bytes, chunk: 3), name + " (in chunks)")
+            XCTAssertThrowsError(try parseAll(bytes, chunk: 3), name + " (in chunks)") { error in
+                XCTAssertEqual(error as? DumpError, expected, name + " (in chunks)")
+            }
         }
         XCTAssertGreaterThanOrEqual(cases.count, 15)
     }
@@ -182,7 +193,21 @@ final class DumpTests: XCTestCase {
             var b = good
             for _ in 0..<(1 + i % 6) { b[Int(rng.next() % UInt64(b.count))] = UInt8(truncatingIfNeeded: rng.next()) }
             if i % 4 == 0 { b = Array(b.prefix(Int(rng.next() % UInt64(b.count)))) }
-            _ = try? parseAll(b, chunk: 1 + i % 50)
+            // parse and replay whatever parses, chunk by chunk
+            var p = DumpParser()
+            let replay = Replay(pipeline: Pipeline(formatter: ECSFormatter(), clock: WallClock(offsetNanos: 0)))
+            var out = "", log = ""
+            var at = 0
+            feeding: while at < b.count {
+                p.feed(b[at..<min(b.count, at + 1 + i % 50)])
+                at += 1 + i % 50
+                while true {
+                    guard let block = try? p.next() else { break }
+                    replay.apply(block, out: &out, log: &log)
+                    if case .end = block { break feeding }
+                }
+            }
+            _ = replay.info(bytes: b.count)
         }
     }
 

@@ -98,4 +98,37 @@ final class RecordReplayTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("LOST") }, liveLoss)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, live.count)
     }
+
+    /// --max-size with --rotate: every file replays on its own, cleanly.
+    func testRotatedFilesEachReplay() throws {
+        let dir = try tempDir()
+        let dump = dir + "/rot.bwdump"
+        let pid = try Live.spawn(Live.binary, ["record", "--output", dump, "--max-size", "64K", "--rotate", "--kind", "open"],
+                                 stdout: dir + "/out", stderr: dir + "/err")
+        for _ in 0..<400 where !(((try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "").contains("attached")) {
+            usleep(25_000)
+        }
+        try Live.run("/usr/bin/python3", ["-c", "import os\nfor _ in range(3000): os.close(os.open('/etc/hostname', os.O_RDONLY))"])
+        usleep(300_000)
+        kill(pid, SIGINT)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        XCTAssertEqual(status, 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("rot.bwdump") }
+        XCTAssertGreaterThanOrEqual(files.count, 2, "\(files)")
+        var total = 0
+        for f in files {
+            let r = try Live.run(Live.binary, ["replay", "--json", "--kind", "open", dir + "/" + f])
+            XCTAssertEqual(r.status, 0, "\(f): \(r.stderr)")
+            total += r.stdout.split(separator: "\n").filter { $0.contains("\"path\":\"/etc/hostname\"") }.count
+        }
+        XCTAssertGreaterThanOrEqual(total, 3000)
+    }
+
+    func testReplayReportsAFailedWrite() throws {
+        let fixture = Live.repoRoot.appendingPathComponent("Tests/Fixtures/docker.bwdump").path
+        let r = try Live.run("/bin/sh", ["-c", "\"$0\" replay --json \"$1\" > /dev/full", Live.binary, fixture])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("writing the output failed"), r.stderr)
+    }
 }

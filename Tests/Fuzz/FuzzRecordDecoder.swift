@@ -19,8 +19,12 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             parser.feed(raw[i..<min(size, i + chunk)])
             i += chunk
             while true {
-                guard let block = try? parser.next() else { break blocks }
-                replay.apply(block, out: &out, log: &log)
+                do {
+                    guard let block = try parser.next() else { break }  // needs the next chunk
+                    replay.apply(block, out: &out, log: &log)
+                } catch {
+                    break blocks  // the first error is final
+                }
             }
         }
         _ = try? parser.finish()
