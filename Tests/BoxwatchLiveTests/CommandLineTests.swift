@@ -106,12 +106,7 @@ final class CommandLineTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let pid = try Live.spawn(Live.binary, ["tail", "--kind", "exec", "--duration", "3"], stdout: dir + "/out", stderr: dir + "/err")
-        var attached = false
-        for _ in 0..<200 where !attached {
-            attached = ((try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "").contains("attached")
-            usleep(25_000)
-        }
-        XCTAssertTrue(attached)
+        XCTAssertTrue(Live.waitAttached(dir + "/err"))
         let t = try Live.run("/bin/true", ["a b"])
         var status: Int32 = 0
         waitpid(pid, &status, 0)

@@ -72,8 +72,14 @@ enum Live {
         return pid
     }
 
-    static func sh(_ script: String) throws -> Result {
-        try run("/bin/sh", ["-c", script])
+    /// Waits (up to 10 s) until a sensor started with stderr to `errPath` says it attached.
+    @discardableResult
+    static func waitAttached(_ errPath: String) -> Bool {
+        for _ in 0..<400 {
+            if ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("attached") { return true }
+            usleep(25_000)
+        }
+        return false
     }
 
     /// The pid namespace inode of this (host) process.

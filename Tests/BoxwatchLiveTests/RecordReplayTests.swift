@@ -43,12 +43,7 @@ final class RecordReplayTests: XCTestCase {
         let dir = try tempDir()
         let dump = dir + "/killed.bwdump"
         let pid = try Live.spawn(Live.binary, ["record", "--output", dump], stdout: dir + "/out", stderr: dir + "/err")
-        var attached = false
-        for _ in 0..<400 where !attached {
-            attached = ((try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "").contains("attached")
-            usleep(25_000)
-        }
-        XCTAssertTrue(attached)
+        XCTAssertTrue(Live.waitAttached(dir + "/err"))
         let flood = try Live.spawn("/usr/bin/python3", ["-c", "import os\nwhile True: os.close(os.open('/etc/hostname', os.O_RDONLY))"],
                                    stdout: "/dev/null", stderr: "/dev/null")
         usleep(600_000)
@@ -105,9 +100,7 @@ final class RecordReplayTests: XCTestCase {
         let dump = dir + "/rot.bwdump"
         let pid = try Live.spawn(Live.binary, ["record", "--output", dump, "--max-size", "64K", "--rotate", "--kind", "open"],
                                  stdout: dir + "/out", stderr: dir + "/err")
-        for _ in 0..<400 where !(((try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "").contains("attached")) {
-            usleep(25_000)
-        }
+        XCTAssertTrue(Live.waitAttached(dir + "/err"))
         try Live.run("/usr/bin/python3", ["-c", "import os\nfor _ in range(3000): os.close(os.open('/etc/hostname', os.O_RDONLY))"])
         usleep(300_000)
         kill(pid, SIGINT)
