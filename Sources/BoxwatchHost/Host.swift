@@ -204,7 +204,7 @@ public struct FDWriter: Sendable {
         case written
         /// The reader went away (EPIPE, or the pipe reported an error).
         case closed
-        /// `stopFD` became readable first (a signal is waiting).
+        /// The reader stalled and `stopFD` became readable (a signal is waiting).
         case interrupted
         case failed(errno: Int32)
     }
@@ -223,9 +223,12 @@ public struct FDWriter: Sendable {
                     if errno == EINTR { continue }
                     return .failed(errno: errno)
                 }
-                if stopFD >= 0 && fds[1].revents & Int16(POLLIN) != 0 { return .interrupted }
-                if fds[0].revents & Int16(POLLERR | POLLHUP) != 0 && fds[0].revents & Int16(POLLOUT) == 0 {
-                    return .closed
+                let writable = fds[0].revents & Int16(POLLOUT) != 0
+                if !writable {
+                    if fds[0].revents & Int16(POLLERR | POLLHUP) != 0 { return .closed }
+                    // only a stalled reader lets a stop signal cut the output short
+                    if stopFD >= 0 && fds[1].revents & Int16(POLLIN) != 0 { return .interrupted }
+                    continue
                 }
                 let n = Glibc.write(fd, buf.baseAddress! + off, min(4096, buf.count - off))
                 if n < 0 {
