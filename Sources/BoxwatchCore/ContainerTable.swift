@@ -5,6 +5,8 @@ public final class ContainerTable {
     private var paths: [CgroupID: String] = [:]
     private var cache: [CgroupID: Attribution] = [:]
     private var tombstones: [CgroupID] = []
+    /// Containers' lifecycles, from the same records.
+    public let registry = ContainerRegistry()
     /// How many removed cgroups are remembered (oldest forgotten first).
     public let tombstoneLimit: Int
 
@@ -42,29 +44,42 @@ public final class ContainerTable {
         paths.map { ($0.key, $0.value) }.sorted { $0.id.rawValue < $1.id.rawValue }
     }
 
-    /// Applies a cgroup record; other records are ignored.
-    public func apply(_ event: Event) {
-        guard case .cgroup(let change) = event.detail, change.hierarchy == 0 else { return }
+    /// Applies a cgroup record (other records are ignored); returns the
+    /// container start or exit it means, if any.
+    @discardableResult
+    public func apply(_ event: Event) -> LifecycleChange? {
+        guard case .cgroup(let change) = event.detail, change.hierarchy == 0 else { return nil }
+        let at = event.header.bootTimeNanos
         switch event.kind {
-        case .cgroupCreated: learn(change.id, path: change.path.value)
-        case .cgroupRemoved: removed(change.id)
-        default: break
+        case .cgroupCreated:
+            learn(change.id, path: change.path.value)
+            guard case .container(let info) = attribution(of: change.id, leaf: "") else { return nil }
+            return registry.cgroupCreated(change.id, info, at: at)
+        case .cgroupRemoved:
+            let container = attribution(of: change.id, leaf: "").container?.id
+                ?? CgroupPath.attribute(path: change.path.value).container?.id
+            removed(change.id)
+            return container.flatMap { registry.cgroupRemoved(change.id, container: $0, at: at) }
+        default:
+            return nil
         }
     }
 
     /// The attribution of the task that produced `header`: by the known path
     /// of its cgroup id, else by the leaf name the kernel read at the event.
     public func attribution(for header: RecordHeader) -> Attribution {
-        if header.cgroup == .root { return .host }
-        if let hit = cache[header.cgroup] { return hit }
-        let result: Attribution
-        if let path = paths[header.cgroup] {
-            result = CgroupPath.attribute(path: path)
-            cache[header.cgroup] = result
-        } else {
+        attribution(of: header.cgroup, leaf: header.cgroupName.value)
+    }
+
+    func attribution(of id: CgroupID, leaf: String) -> Attribution {
+        if id == .root { return .host }
+        if let hit = cache[id] { return hit }
+        guard let path = paths[id] else {
             // not cached: the path may still arrive (mkdir record or rescan)
-            result = CgroupPath.attribute(leaf: header.cgroupName.value)
+            return CgroupPath.attribute(leaf: leaf)
         }
+        let result = CgroupPath.attribute(path: path)
+        cache[id] = result
         return result
     }
 }

@@ -3,6 +3,8 @@
 public protocol EventFormatter {
     /// Appends one line (with its newline) for `event` to `out`.
     func format(_ event: Event, attribution: Attribution, clock: WallClock, into out: inout String)
+    /// Appends one line for a container start or exit.
+    func format(_ change: LifecycleChange, clock: WallClock, into out: inout String)
 }
 
 /// One JSON object per line, with Elastic Common Schema field names, plus a
@@ -35,21 +37,7 @@ public struct ECSFormatter: EventFormatter {
             }
             j.object("user") { $0.field("id", String(h.uid)) }
             j.object("group") { $0.field("id", String(h.gid)) }
-            if let c = attribution.container {
-                j.object("container") { j in
-                    j.field("id", c.id.rawValue)
-                    j.field("runtime", c.runtime.rawValue)
-                }
-                if let pod = c.podUID {
-                    j.object("orchestrator") { j in
-                        j.field("type", "kubernetes")
-                        j.object("resource") { j in
-                            j.field("type", "pod")
-                            j.field("id", pod)
-                        }
-                    }
-                }
-            }
+            if let c = attribution.container { Self.container(c, into: &j) }
             switch e.detail {
             case .open(let o):
                 j.object("file") { $0.field("path", o.path.known) }
@@ -108,6 +96,60 @@ public struct ECSFormatter: EventFormatter {
         }
         out += j.text
         out += "\n"
+    }
+
+    public func format(_ change: LifecycleChange, clock: WallClock, into out: inout String) {
+        let s = change.state
+        let (action, at): (String, UInt64)
+        switch change {
+        case .started(_, let t): (action, at) = ("container-start", t)
+        case .exited(_, let t): (action, at) = ("container-exit", t)
+        }
+        var j = JSONWriter()
+        j.object { j in
+            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: at)).iso8601)
+            j.object("event") { j in
+                j.field("kind", "event")
+                j.field("category", ["process"])
+                j.field("type", [action == "container-start" ? "start" : "end"])
+                j.field("action", action)
+                j.field("outcome", "success")
+            }
+            Self.container(s.info, into: &j)
+            j.object("boxwatch") { j in
+                j.field("attribution", "container")
+                j.field("cgroup_path", s.info.cgroupPath)
+                j.field("ktime_ns", at)
+                j.field("qos", s.info.qos?.rawValue)
+                if s.info.role != .workload { j.field("container_role", s.info.role.rawValue) }
+                if s.info.rootless { j.field("rootless", true) }
+                j.field("parent_container_id", s.info.parent?.rawValue)
+                if case .exited = change {
+                    if let ms = s.lifetimeMillis { j.field("lifetime_ms", Int64(ms.rounded())) }
+                    j.object("events") { j in
+                        for k in [EventKind.exec, .open, .connect] { j.field(k.rawValue, s.events[k] ?? 0) }
+                    }
+                }
+            }
+        }
+        out += j.text
+        out += "\n"
+    }
+
+    static func container(_ c: ContainerInfo, into j: inout JSONWriter) {
+        j.object("container") { j in
+            j.field("id", c.id.rawValue)
+            j.field("runtime", c.runtime.rawValue)
+        }
+        if let pod = c.podUID {
+            j.object("orchestrator") { j in
+                j.field("type", "kubernetes")
+                j.object("resource") { j in
+                    j.field("type", "pod")
+                    j.field("id", pod)
+                }
+            }
+        }
     }
 
     static func kindFields(_ e: Event, into j: inout JSONWriter) {
@@ -214,6 +256,33 @@ public struct TextFormatter: EventFormatter {
         out += Self.detail(e) + extra
         out += " -> "
         out += paint(result, color && e.outcome == .failure ? "31" : nil)
+        out += "\n"
+    }
+
+    public func format(_ change: LifecycleChange, clock: WallClock, into out: inout String) {
+        let s = change.state
+        let at: UInt64, detail: String
+        switch change {
+        case .started(_, let t):
+            at = t
+            detail = "start \(s.info.runtime.rawValue) \(Self.quote(s.info.id.rawValue)) cgroup \(Self.quote(s.info.cgroupPath))"
+        case .exited(_, let t):
+            at = t
+            let life = s.lifetimeMillis.map { " after \(Int($0.rounded())) ms" } ?? ""
+            let counts = [EventKind.exec, .open, .connect].map { "\($0.rawValue)=\(s.events[$0] ?? 0)" }.joined(separator: " ")
+            detail = "exit \(s.info.runtime.rawValue) \(Self.quote(s.info.id.rawValue))\(life), \(counts)"
+        }
+        out += UTCTime(unixNanos: clock.unixNanos(boot: at)).clockMicros
+        out += " "
+        out += paint(cell(Self.quote(s.info.id.short), 13), color ? "36" : nil)
+        out += " "
+        out += cell("-", 8)
+        out += " "
+        out += cell("-", 16)
+        out += " "
+        out += paint(cell("container", 8), color ? "1;35" : nil)
+        out += " "
+        out += detail
         out += "\n"
     }
 

@@ -7,6 +7,8 @@ public struct EventFilter: Sendable {
     public var pids: Set<Int32> = []
     /// cgroup2 path prefixes ("/boxwatch-fixture"): whole path components.
     public var cgroupPrefixes: [String] = []
+    /// Container start and exit lines (`--kind container`).
+    public var lifecycle = true
 
     public init() {}
 
@@ -16,11 +18,21 @@ public struct EventFilter: Sendable {
     public func accepts(_ e: Event, _ a: Attribution, cgroupPath: @autoclosure () -> String? = nil) -> Bool {
         guard kinds.contains(e.kind) else { return false }
         if !pids.isEmpty && !pids.contains(e.header.pid) { return false }
-        if !cgroupPrefixes.isEmpty {
-            guard let path = cgroupPath(),
-                  cgroupPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
-            else { return false }
-        }
+        if !cgroupPrefixes.isEmpty && !underPrefix(cgroupPath()) { return false }
+        return matchesContainer(a)
+    }
+
+    public func accepts(_ change: LifecycleChange) -> Bool {
+        lifecycle && pids.isEmpty && (cgroupPrefixes.isEmpty || underPrefix(change.state.info.cgroupPath))
+            && matchesContainer(.container(change.state.info))
+    }
+
+    private func underPrefix(_ path: String?) -> Bool {
+        guard let path else { return false }
+        return cgroupPrefixes.contains { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+    }
+
+    private func matchesContainer(_ a: Attribution) -> Bool {
         if !containers.isEmpty {
             let matched = containers.contains { want in
                 switch a {
@@ -68,8 +80,14 @@ public final class Pipeline {
             return nil
         }
         decoded += 1
-        table.apply(event)
+        if let change = table.apply(event), filter.accepts(change) {
+            shown += 1
+            formatter.format(change, clock: clock, into: &out)
+        }
         let attribution = table.attribution(for: event.header)
+        if let c = attribution.container, event.kind != .cgroupCreated && event.kind != .cgroupRemoved {
+            table.registry.saw(c, kind: event.kind, at: event.header.bootTimeNanos, cgroup: event.header.cgroup)
+        }
         if filter.accepts(event, attribution, cgroupPath: table.path(of: event.header.cgroup)) {
             shown += 1
             formatter.format(event, attribution: attribution, clock: clock, into: &out)

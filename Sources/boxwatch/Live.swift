@@ -39,18 +39,20 @@ struct OutputArgs {
         json = args.flag("--json")
         let kindValues = try args.values("--kind")
         if kindValues.contains(where: { $0.isEmpty }) {
-            throw UsageError(message: "\(command): --kind needs a value: exec, open, connect or cgroup")
+            throw UsageError(message: "\(command): --kind needs a value: exec, open, connect, container or cgroup")
         }
         let kinds = kindValues.flatMap { $0.split(separator: ",").map(String.init) }
         if !kinds.isEmpty {
             filter.kinds = []
+            filter.lifecycle = false
             for k in kinds {
                 switch k {
                 case "exec": filter.kinds.insert(.exec)
                 case "open": filter.kinds.insert(.open)
                 case "connect": filter.kinds.insert(.connect)
                 case "cgroup": filter.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
-                default: throw UsageError(message: "\(command): --kind '\(k)' is not one of exec, open, connect, cgroup")
+                case "container": filter.lifecycle = true
+                default: throw UsageError(message: "\(command): --kind '\(k)' is not one of exec, open, connect, container, cgroup")
                 }
             }
         }

@@ -127,6 +127,7 @@ struct Record {
         var f = narrowing.filter
         f.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
         filter = narrowing.filter.narrows || narrowing.filter.kinds != EventFilter().kinds ? f : nil
+        // container lines are derived from cgroup records, which are always kept
         guard let o = try args.value("--output"), !o.isEmpty else {
             throw UsageError(message: "boxwatch record: --output FILE is required")
         }

@@ -18,7 +18,7 @@ let usage = """
 
     output options (tail, replay):
       --json                 one ECS JSON object per line
-      --kind K[,K]           exec, open, connect, cgroup (default: exec,open,connect)
+      --kind K[,K]           exec, open, connect, container (start/exit), cgroup (default: all but cgroup)
       --container ID[,ID]    full or short container IDs, or 'host'
       --pid N[,N]            only these processes
       --cgroup PATH          only processes in this cgroup2 subtree (repeatable; record: only these are kept)

@@ -80,3 +80,69 @@ final class DockerTests: XCTestCase {
         }
     }
 }
+
+/// Many short `docker run --rm` containers in a row (BOXWATCH_DOCKER_LOOP, 40
+/// by default; the acceptance run uses 300): every event from inside each one
+/// carries its full ID, and each has one start and one exit line with a
+/// lifetime. A container's events are found without boxwatch's help: the
+/// processes outside the host's pid namespace during that container's
+/// `docker run` (they run one at a time).
+final class DockerLoopTests: XCTestCase {
+    override class func setUp() {
+        super.setUp()
+        if geteuid() == 0 { _ = try? Live.run(DockerTests.envScript, ["up"]) }
+    }
+
+    override class func tearDown() {
+        if geteuid() == 0 { _ = try? Live.run(DockerTests.envScript, ["down"]) }
+        super.tearDown()
+    }
+
+    func testShortContainersAreAllAttributed() throws {
+        try Live.requireSensor()
+        let n = Int(ProcessInfo.processInfo.environment["BOXWATCH_DOCKER_LOOP"] ?? "") ?? 40
+        let dir = NSTemporaryDirectory() + "bw-loop-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tail = try TailRun()
+        var runs: [(cid: String, from: Date, to: Date)] = []
+        for i in 0..<n {
+            let cidfile = dir + "/cid\(i)"
+            let from = Date()
+            let r = try Live.run("/usr/bin/env", ["docker", "run", "--rm", "--network=none", "--cidfile", cidfile,
+                "boxwatch-test:latest", "sh", "-c", "/bin/cat /etc/hostname >/dev/null; nc -w1 127.0.0.1 1 </dev/null; true"])
+            let to = Date()
+            XCTAssertEqual(r.status, 0, r.stderr)
+            runs.append((try String(contentsOfFile: cidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), from, to))
+        }
+        let events = try tail.stop(settle: 1)
+        let hostNS = Live.hostPidNamespace()
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func time(_ e: ECSEvent) -> Date? {
+            // nanoseconds -> the formatter's milliseconds
+            guard let s = e.string("@timestamp") else { return nil }
+            return iso.date(from: String(s.prefix(23)) + "Z")
+        }
+        var checked = 0, right = 0
+        for run in runs {
+            XCTAssertEqual(run.cid.count, 64)
+            let inside = events.filter { e in
+                guard let ns = e.pidNamespace, ns != hostNS, let t = time(e) else { return false }
+                return t >= run.from.addingTimeInterval(-0.01) && t <= run.to.addingTimeInterval(0.01)
+            }
+            XCTAssertGreaterThanOrEqual(inside.count, 3, run.cid)
+            for e in inside {
+                checked += 1
+                if e.containerID == run.cid && e.runtime == "docker" { right += 1 } else { XCTFail("\(e)") }
+            }
+            let starts = events.filter { $0.action == "container-start" && $0.containerID == run.cid }
+            let exits = events.filter { $0.action == "container-exit" && $0.containerID == run.cid }
+            XCTAssertEqual(starts.count, 1, run.cid)
+            XCTAssertEqual(exits.count, 1, run.cid)
+            XCTAssertGreaterThan(exits.first?.int("boxwatch.lifetime_ms") ?? 0, 0, run.cid)
+        }
+        print("docker loop: \(n) containers, \(right) of \(checked) container events carry the right ID")
+        XCTAssertEqual(right, checked)
+    }
+}
