@@ -124,20 +124,24 @@ final class DockerLoopTests: XCTestCase {
             guard let s = e.string("@timestamp") else { return nil }
             return iso.date(from: String(s.prefix(23)) + "Z")
         }
+        // each event's time and pid namespace, once (events are many, runs are many)
+        let timed: [(e: ECSEvent, t: Date)] = events.compactMap { e in
+            guard let ns = e.pidNamespace, ns != hostNS, let t = time(e) else { return nil }
+            return (e, t)
+        }
+        let lifecycle = events.filter { ($0.action ?? "").hasPrefix("container-") }
         var checked = 0, right = 0
         for run in runs {
             XCTAssertEqual(run.cid.count, 64)
-            let inside = events.filter { e in
-                guard let ns = e.pidNamespace, ns != hostNS, let t = time(e) else { return false }
-                return t >= run.from.addingTimeInterval(-0.01) && t <= run.to.addingTimeInterval(0.01)
-            }
+            let lo = run.from.addingTimeInterval(-0.01), hi = run.to.addingTimeInterval(0.01)
+            let inside = timed.filter { $0.t >= lo && $0.t <= hi }.map(\.e)
             XCTAssertGreaterThanOrEqual(inside.count, 3, run.cid)
             for e in inside {
                 checked += 1
                 if e.containerID == run.cid && e.runtime == "docker" { right += 1 } else { XCTFail("\(e)") }
             }
-            let starts = events.filter { $0.action == "container-start" && $0.containerID == run.cid }
-            let exits = events.filter { $0.action == "container-exit" && $0.containerID == run.cid }
+            let starts = lifecycle.filter { $0.action == "container-start" && $0.containerID == run.cid }
+            let exits = lifecycle.filter { $0.action == "container-exit" && $0.containerID == run.cid }
             XCTAssertEqual(starts.count, 1, run.cid)
             XCTAssertEqual(exits.count, 1, run.cid)
             XCTAssertGreaterThan(exits.first?.int("boxwatch.lifetime_ms") ?? 0, 0, run.cid)

@@ -1,0 +1,87 @@
+import XCTest
+@testable import BoxwatchCore
+
+final class LifecycleTests: XCTestCase {
+    let id = CgroupPathTests.id
+
+    func run(_ records: [[UInt8]]) -> (lines: [String], pipeline: Pipeline) {
+        let p = Pipeline(formatter: TextFormatter(color: false), clock: WallClock(offsetNanos: 0))
+        var out = ""
+        for r in records { r.withUnsafeBytes { _ = p.handle($0, into: &out) } }
+        return (out.split(separator: "\n").map(String.init), p)
+    }
+
+    func cg(_ created: Bool, _ cgid: UInt64, _ path: String, at ts: UInt64) -> [UInt8] {
+        var h = RecordBuilder.Header(); h.ts = ts
+        return RecordBuilder.cgroup(h, created: created, id: cgid, path: path, level: 2)
+    }
+
+    func open(in cgid: UInt64, at ts: UInt64) -> [UInt8] {
+        var h = RecordBuilder.Header(); h.ts = ts; h.cgroup = cgid
+        return RecordBuilder.open(h, path: "/etc/passwd", ret: 3)
+    }
+
+    func testStartAndExitWithLifetimeAndCounts() {
+        let (lines, p) = run([
+            cg(true, 50, "/docker/\(id)", at: 1_000_000_000),
+            open(in: 50, at: 1_100_000_000),
+            open(in: 50, at: 1_200_000_000),
+            cg(false, 50, "/docker/\(id)", at: 1_250_000_000),
+        ])
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertTrue(lines[0].hasSuffix("container start docker \(id) cgroup /docker/\(id)"), lines[0])
+        XCTAssertTrue(lines[3].hasSuffix("container exit docker \(id) after 250 ms, exec=0 open=2 connect=0"), lines[3])
+        let s = p.table.registry.containers[ContainerID(id)]
+        XCTAssertEqual(s?.lifetimeMillis, 250)
+        XCTAssertEqual(s?.firstSeen, 1_100_000_000)
+    }
+
+    /// CRI-O's workload sub-cgroup: one container, one start; it exits when
+    /// its last cgroup goes.
+    func testSubCgroupsMakeOneContainer() {
+        let scope = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0123abcd_4567_89ab_cdef_0123456789ab.slice/crio-\(id).scope"
+        let (lines, _) = run([
+            cg(true, 60, scope, at: 1_000_000_000),
+            cg(true, 61, scope + "/container", at: 1_000_100_000),
+            cg(false, 61, scope + "/container", at: 2_000_000_000),
+            cg(false, 60, scope, at: 2_000_400_000),  // 1000.4 ms after the scope was made
+        ])
+        XCTAssertEqual(lines.filter { $0.contains("container start") }.count, 1)
+        XCTAssertEqual(lines.filter { $0.contains("container exit") }.count, 1)
+        XCTAssertTrue(lines.last?.contains("exit cri-o \(id) after 1000 ms") == true, lines.joined(separator: "\n"))
+    }
+
+    func testHostCgroupsAreNotContainers() {
+        let (lines, p) = run([cg(true, 70, "/system.slice/ssh.service", at: 1), cg(false, 70, "/system.slice/ssh.service", at: 2)])
+        XCTAssertTrue(lines.isEmpty)
+        XCTAssertTrue(p.table.registry.containers.isEmpty)
+    }
+
+    /// A container running before the sensor started has no creation time:
+    /// it is listed from its first event, with no lifetime.
+    func testContainerSeenOnlyByItsEvents() {
+        let t = ContainerTable()
+        t.learn(CgroupID(80), path: "/docker/\(id)")
+        let p = Pipeline(table: t, formatter: TextFormatter(color: false), clock: WallClock(offsetNanos: 0))
+        var out = ""
+        open(in: 80, at: 5).withUnsafeBytes { _ = p.handle($0, into: &out) }
+        cg(false, 80, "/docker/\(id)", at: 9).withUnsafeBytes { _ = p.handle($0, into: &out) }
+        let s = p.table.registry.containers[ContainerID(id)]
+        XCTAssertNil(s?.created)
+        XCTAssertEqual(s?.removed, 9)
+        XCTAssertNil(s?.lifetimeMillis)
+        XCTAssertTrue(out.contains("container exit docker \(id), exec=0 open=1 connect=0"), out)
+    }
+
+    func testFilterKeepsOrHidesLifecycle() {
+        var f = EventFilter()
+        let change = LifecycleChange.started(ContainerState(info: CgroupPath.attribute(path: "/docker/\(id)").container!), at: 1)
+        XCTAssertTrue(f.accepts(change))
+        f.lifecycle = false
+        XCTAssertFalse(f.accepts(change))
+        f = EventFilter(); f.containers = ["host"]
+        XCTAssertFalse(f.accepts(change))
+        f = EventFilter(); f.containers = [String(id.prefix(8))]
+        XCTAssertTrue(f.accepts(change))
+    }
+}
