@@ -67,8 +67,26 @@ public final class ContainerTable {
 
     /// The attribution of the task that produced `header`: by the known path
     /// of its cgroup id, else by the leaf name the kernel read at the event.
+    private var v1Cache: [String: Attribution] = [:]
+
     public func attribution(for header: RecordHeader) -> Attribution {
-        attribution(of: header.cgroup, leaf: header.cgroupName.value)
+        if header.cgroupIsV1 { return v1Attribution(header.cgroupName.value) }
+        return attribution(of: header.cgroup, leaf: header.cgroupName.value)
+    }
+
+    /// A task in the cgroup2 root, named by its v1 "parent/leaf": a container
+    /// if a rule matches, else the host (the cgroup2 root is the host's).
+    /// v1 ids collide across hierarchies, so only the names are used.
+    func v1Attribution(_ name: String) -> Attribution {
+        if let hit = v1Cache[name] { return hit }
+        var result = Attribution.host
+        if case .container(var info) = CgroupPath.attribute(path: "/" + name) {
+            info.cgroupPath = "v1:.../" + name
+            result = .container(info)
+        }
+        if v1Cache.count >= 4096 { v1Cache.removeAll(keepingCapacity: true) }
+        v1Cache[name] = result
+        return result
     }
 
     func attribution(of id: CgroupID, leaf: String) -> Attribution {

@@ -45,8 +45,13 @@ public struct RecordHeader: Sendable, Equatable {
     public var mountNamespace: UInt32
     public var flags: UInt32
     public var comm: String
-    /// Leaf name of the task's cgroup2, read in the kernel at the event.
+    /// Leaf name of the task's cgroup2, read in the kernel at the event;
+    /// "parent/leaf" of its v1 pids cgroup when `cgroupIsV1`.
     public var cgroupName: WireText
+
+    /// The task sat in the cgroup2 root and `cgroupName` names its cgroup v1
+    /// (a hybrid host whose runtime placed the container in v1 only).
+    public var cgroupIsV1: Bool { flags & 1 != 0 }
 }
 
 public struct ExecDetail: Sendable, Equatable {

@@ -12,6 +12,8 @@ public struct SensorOptions: Sendable {
     /// Wake the reader only when this much is pending (0 = every record);
     /// the poll timeout bounds latency for a trickle.
     public var wakeupBytes: UInt32 = 256 << 10
+    /// Name tasks in the cgroup2 root by their v1 pids cgroup (hybrid hosts).
+    public var v1Fallback = HostFacts.cgroupMode() == "hybrid"
 
     public init(objectPath: String) { self.objectPath = objectPath }
 }
@@ -36,7 +38,8 @@ public final class Sensor {
         // the wake-up mark must sit well inside the ring, or a small ring
         // would fill before the reader is ever woken
         let config = bw_config(self_tgid: UInt32(bitPattern: options.ignorePid ?? 0),
-                               wakeup_bytes: min(options.wakeupBytes, UInt32(n / 4)))
+                               wakeup_bytes: min(options.wakeupBytes, UInt32(n / 4)),
+                               v1_fallback: options.v1Fallback ? 1 : 0, _pad: 0)
         try bpf.setReadOnly("bw_cfg", config)
         try bpf.load()
         statsFD = try bpf.mapFD("stats")

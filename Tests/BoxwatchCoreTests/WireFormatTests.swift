@@ -12,7 +12,7 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<bw_open>.size, RecordBuilder.openSize)
         XCTAssertEqual(MemoryLayout<bw_connect>.size, RecordBuilder.connectSize)
         XCTAssertEqual(MemoryLayout<bw_cgroup>.size, RecordBuilder.cgroupSize)
-        XCTAssertEqual(MemoryLayout<bw_config>.size, 8)
+        XCTAssertEqual(MemoryLayout<bw_config>.size, 16)
     }
 
     func testHeaderOffsets() {

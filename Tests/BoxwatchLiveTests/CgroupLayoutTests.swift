@@ -90,6 +90,38 @@ final class CgroupLayoutTests: XCTestCase {
         XCTAssertEqual(mine.first?.string("boxwatch.cgroup_path"), path)
     }
 
+    /// B01: on a hybrid host a runtime can put a container in v1 hierarchies
+    /// only; its processes sit in the cgroup2 root. They are named by their
+    /// v1 pids cgroup, read in the kernel, and never shown as host.
+    func testV1OnlyContainerIsAttributedByItsV1Name() throws {
+        let v1 = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory"]
+        guard v1.allSatisfy({ FileManager.default.fileExists(atPath: $0 + "/cgroup.procs") }) else {
+            try Live.unavailable("needs cgroup v1 pids and memory hierarchies (a hybrid host)")
+        }
+        let id = randomID()
+        var made: [String] = []
+        defer { for d in made.reversed() { rmdir(d) } }
+        for root in v1 {
+            for dir in [root + "/docker", root + "/docker/" + id] where !FileManager.default.fileExists(atPath: dir) {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+                made.append(dir)
+            }
+        }
+        let tail = try TailRun()
+        let r = try Live.run("/bin/sh", ["-c",
+            "for c in pids memory; do echo $$ > /sys/fs/cgroup/$c/docker/$0/cgroup.procs; done; exec /bin/cat /etc/hostname", id])
+        let host = try Live.run("/bin/cat", ["/etc/hostname"])
+        let events = try tail.stop()
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let mine = events.of(pid: r.pid).filter { $0.action == "open" && $0.filePath == "/etc/hostname" }
+        XCTAssertEqual(mine.count, 1)
+        XCTAssertEqual(mine.first?.containerID, id)
+        XCTAssertEqual(mine.first?.runtime, "docker")
+        XCTAssertEqual(mine.first?.string("boxwatch.cgroup_path"), "v1:.../docker/\(id)")
+        XCTAssertEqual(mine.first?.int("boxwatch.cgroup_id"), 1, "its cgroup2 is the root")
+        for e in events.of(pid: host.pid) { XCTAssertNil(e.containerID, "\(e)") }
+    }
+
     /// Makes the cgroup (and missing parents), runs `cat /etc/hostname` in it,
     /// removes what it made. Returns the pid of the process (sh, then cat).
     func runIn(cgroup path: String) throws -> Int32 {

@@ -220,12 +220,50 @@ static __always_inline void bw_str(void *rec, struct bw_str *s, __u16 off, __u32
 
 /* The task's cgroup2 leaf name: read at the event so a container that is gone
  * by the time user space looks is still named. Goes first in the data area. */
+/* kernfs_node.parent became __parent in 6.15: CO-RE picks whichever exists */
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *bw_kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+}
+
+#define BW_V1_PARENT_ROOM 96
+#define BW_V1_LEAF_ROOM 128
+
 static __always_inline void bw_cgroup_name(void *rec, __u16 off)
 {
 	struct bw_hdr *h = rec;
 	struct task_struct *t = bpf_get_current_task_btf();
-	const char *name = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, name);
-	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, name);
+	struct cgroup *dfl = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+	if (bw_cfg.v1_fallback && BPF_CORE_READ(dfl, level) == 0) {
+		/* in the cgroup2 root: a runtime may have put the task in v1
+		 * hierarchies only (B01); name it by its pids cgroup, "parent/leaf" */
+		int ssid = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+		struct cgroup *v1 = BPF_CORE_READ(t, cgroups, subsys[ssid], cgroup);
+		if (v1 && BPF_CORE_READ(v1, level) > 0) {
+			struct kernfs_node *kn = BPF_CORE_READ(v1, kn);
+			long n1 = bpf_probe_read_kernel_str(rec + off, BW_V1_PARENT_ROOM,
+							    BPF_CORE_READ(bw_kn_parent(kn), name));
+			if (n1 > 0) {
+				__u32 pos = n1 & (BW_V1_LEAF_ROOM - 1); /* just past the parent's NUL */
+				((char *)rec)[off + ((pos - 1) & (BW_V1_LEAF_ROOM - 1))] = '/';
+				long n2 = bpf_probe_read_kernel_str(rec + off + pos, BW_V1_LEAF_ROOM,
+								    BPF_CORE_READ(kn, name));
+				h->cgroup_name.off = off;
+				h->cgroup_name.len = n2 > 0 ? pos + n2 - 1 : pos - 1;
+				h->cgroup_name.flags = n2 > 0 ? 0 : BW_STR_FAULT;
+				h->cgroup_name._pad = 0;
+				h->flags |= BW_HDR_FLAG_CGROUP_V1;
+				return;
+			}
+		}
+	}
+	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, BPF_CORE_READ(dfl, kn, name));
 }
 
 #endif /* BOXWATCH_BPF_H */

@@ -65,6 +65,9 @@ struct bw_str {
 
 /* bw_hdr.flags */
 #define BW_HDR_FLAG_NONE 0
+/* cgroup_name is "parent/leaf" of the task's cgroup v1 pids hierarchy: its
+ * cgroup2 is the root (a hybrid host whose runtime placed it in v1 only) */
+#define BW_HDR_FLAG_CGROUP_V1 0x1
 
 #define BW_COMM_LEN 16
 
@@ -156,6 +159,8 @@ struct bw_cgroup {
 struct bw_config {
 	__u32 self_tgid;     /* events of this process are ignored; 0 = none */
 	__u32 wakeup_bytes;  /* 0: wake user space per record; else only when the backlog crosses this */
+	__u32 v1_fallback;   /* 1 on hybrid hosts: name tasks in the cgroup2 root by their v1 pids cgroup */
+	__u32 _pad;
 };
 
 #define BW_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), "wire size of " #t)
