@@ -29,6 +29,21 @@ public struct ContainerInfo: Sendable, Equatable {
     /// The cgroup path the attribution came from; "?/<leaf>" when only the
     /// leaf name was known.
     public var cgroupPath: String
+    /// What the runtime says of it (image, name, labels), once looked up.
+    public var metadata: ContainerMetadata? = nil
+}
+
+/// A runtime's own description of a container, looked up off the event path.
+public struct ContainerMetadata: Sendable, Equatable {
+    public var name: String
+    public var image: String
+    public var labels: [String: String]
+
+    public init(name: String, image: String, labels: [String: String] = [:]) {
+        self.name = name
+        self.image = image
+        self.labels = labels
+    }
 }
 
 public enum Attribution: Sendable, Equatable {
@@ -140,7 +155,7 @@ public enum CgroupPath {
         return nil
     }
 
-    static func isContainerHex(_ s: Substring) -> Bool {
+    public static func isContainerHex(_ s: Substring) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 

@@ -68,6 +68,16 @@ public final class ContainerTable {
     /// The attribution of the task that produced `header`: by the known path
     /// of its cgroup id, else by the leaf name the kernel read at the event.
     private var v1Cache: [String: Attribution] = [:]
+    private var metadata: [ContainerID: ContainerMetadata] = [:]
+
+    /// Joins a runtime's description into the container's attribution from
+    /// now on (events before it carry the ID only).
+    public func setMetadata(_ m: ContainerMetadata, for id: ContainerID) {
+        metadata[id] = m
+        for cg in registry.containers[id]?.cgroups ?? [] { cache[cg] = nil }
+        registry.setMetadata(m, for: id)
+        if metadata.count > 8192 { metadata = metadata.filter { registry.containers[$0.key] != nil } }
+    }
 
     public func attribution(for header: RecordHeader) -> Attribution {
         if header.cgroupIsV1 { return v1Attribution(header.cgroupName.value) }
@@ -89,14 +99,18 @@ public final class ContainerTable {
         return result
     }
 
-    func attribution(of id: CgroupID, leaf: String) -> Attribution {
+    public func attribution(of id: CgroupID, leaf: String = "") -> Attribution {
         if id == .root { return .host }
         if let hit = cache[id] { return hit }
         guard let path = paths[id] else {
             // not cached: the path may still arrive (mkdir record or rescan)
             return CgroupPath.attribute(leaf: leaf)
         }
-        let result = CgroupPath.attribute(path: path)
+        var result = CgroupPath.attribute(path: path)
+        if case .container(var info) = result, let m = metadata[info.id] {
+            info.metadata = m
+            result = .container(info)
+        }
         cache[id] = result
         return result
     }

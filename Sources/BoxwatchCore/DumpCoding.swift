@@ -136,6 +136,17 @@ public enum DumpEncoder {
         return block(.clock, w.bytes)
     }
 
+    public static func metadata(_ id: ContainerID, _ m: ContainerMetadata) -> [UInt8] {
+        var w = ByteWriter()
+        w.string16(id.rawValue)
+        w.string16(m.name)
+        w.string16(m.image)
+        let labels = m.labels.sorted { $0.key < $1.key }.prefix(Int(UInt16.max))
+        w.int(UInt16(labels.count))
+        for (k, v) in labels { w.string16(k); w.string16(v) }
+        return block(.metadata, w.bytes)
+    }
+
     public static func end(stopUnixNanos: Int64, records: UInt64) -> [UInt8] {
         var w = ByteWriter()
         w.int(stopUnixNanos)
@@ -312,6 +323,12 @@ public struct DumpParser {
             block = .clock(offsetNanos: try r.int(Int64.self, "offset"))
         case .end:
             block = .end(stopUnixNanos: try r.int(Int64.self, "stop time"), records: try r.int(UInt64.self, "record count"))
+        case .metadata:
+            let id = ContainerID(try r.string16("container id"))
+            var m = ContainerMetadata(name: try r.string16("name"), image: try r.string16("image"))
+            let n = Int(try r.int(UInt16.self, "label count"))
+            for _ in 0..<n { m.labels[try r.string16("label key")] = try r.string16("label value") }
+            block = .metadata(id, m)
         }
         // a newer writer appends header fields as tags; other blocks have no room to grow
         if r.remaining > 0, known != .header, known != .record {

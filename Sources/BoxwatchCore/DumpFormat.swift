@@ -16,7 +16,7 @@ public enum DumpFormat {
     public static let blockOverhead = 12
 
     public enum BlockType: UInt32 {
-        case header = 1, cgroups = 2, processes = 3, record = 4, stats = 5, clock = 6, end = 7
+        case header = 1, cgroups = 2, processes = 3, record = 4, stats = 5, clock = 6, end = 7, metadata = 8
     }
 
     /// Header field tags (append-only: a reader skips tags it does not know).
@@ -93,6 +93,8 @@ public enum DumpBlock: Sendable, Equatable {
     /// The realtime - boottime offset from here on.
     case clock(offsetNanos: Int64)
     case end(stopUnixNanos: Int64, records: UInt64)
+    /// A runtime's description of a container, from this point on.
+    case metadata(ContainerID, ContainerMetadata)
     /// A block type this reader does not know (skipped).
     case unknown(type: UInt32, length: Int)
 
@@ -106,6 +108,7 @@ public enum DumpBlock: Sendable, Equatable {
         case (.clock(let x), .clock(let y)): return x == y
         case (.end(let t1, let n1), .end(let t2, let n2)): return t1 == t2 && n1 == n2
         case (.unknown(let t1, let l1), .unknown(let t2, let l2)): return t1 == t2 && l1 == l2
+        case (.metadata(let i1, let m1), .metadata(let i2, let m2)): return i1 == i2 && m1 == m2
         default: return false
         }
     }

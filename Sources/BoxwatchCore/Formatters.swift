@@ -140,6 +140,15 @@ public struct ECSFormatter: EventFormatter {
         j.object("container") { j in
             j.field("id", c.id.rawValue)
             j.field("runtime", c.runtime.rawValue)
+            if let m = c.metadata {
+                j.field("name", m.name)
+                j.object("image") { $0.field("name", m.image) }
+                if !m.labels.isEmpty {
+                    j.object("labels") { j in
+                        for key in m.labels.keys.sorted() { j.field(key, m.labels[key]) }
+                    }
+                }
+            }
         }
         if let pod = c.podUID {
             j.object("orchestrator") { j in

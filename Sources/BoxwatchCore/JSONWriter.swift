@@ -40,11 +40,11 @@ public struct JSONWriter {
         needsComma = true
     }
 
-    /// Keys are the writer's own literals: no escaping needed.
+    /// Keys are escaped too: some (container labels) come from outside.
     private mutating func key(_ k: String) {
-        text += needsComma ? ",\"" : "\""
-        text += k
-        text += "\":"
+        if needsComma { text += "," }
+        Self.appendString(k, to: &text)
+        text += ":"
         needsComma = false
     }
 

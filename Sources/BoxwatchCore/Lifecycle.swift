@@ -82,6 +82,10 @@ public final class ContainerRegistry {
         }
     }
 
+    func setMetadata(_ m: ContainerMetadata, for id: ContainerID) {
+        containers[id]?.info.metadata = m
+    }
+
     /// Containers sorted by first activity: running first, then exited.
     public var listing: [ContainerState] {
         containers.values.sorted {

@@ -58,6 +58,8 @@ public final class Pipeline {
     public private(set) var shown = 0
     public private(set) var undecodable = 0
     public private(set) var lastError: DecodeError?
+    /// Called for every container start and exit (shown or not).
+    public var onLifecycle: ((LifecycleChange) -> Void)?
 
     public init(table: ContainerTable = ContainerTable(), filter: EventFilter = EventFilter(),
                 formatter: EventFormatter, clock: WallClock) {
@@ -80,9 +82,12 @@ public final class Pipeline {
             return nil
         }
         decoded += 1
-        if let change = table.apply(event), filter.accepts(change) {
-            shown += 1
-            formatter.format(change, clock: clock, into: &out)
+        if let change = table.apply(event) {
+            onLifecycle?(change)
+            if filter.accepts(change) {
+                shown += 1
+                formatter.format(change, clock: clock, into: &out)
+            }
         }
         let attribution = table.attribution(for: event.header)
         if let c = attribution.container, event.kind != .cgroupCreated && event.kind != .cgroupRemoved {

@@ -47,6 +47,8 @@ public final class Replay {
             pipeline.clock = WallClock(offsetNanos: offset)
         case .end(let stop, _):
             stopUnixNanos = stop
+        case .metadata(let id, let m):
+            pipeline.table.setMetadata(m, for: id)
         case .unknown:
             unknownBlocks += 1
         }

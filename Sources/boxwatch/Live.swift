@@ -115,6 +115,13 @@ struct LiveSession {
         }
     }
 
+    /// Asks for the metadata of the containers already running.
+    func requestMetadata(_ resolver: MetadataResolver) {
+        for (id, _) in table.allPaths {
+            if case .container(let info) = table.attribution(of: id) { resolver.request(info) }
+        }
+    }
+
     func attachedMessage(_ doing: String = "") -> String {
         "boxwatch: attached \(sensor.programCount) programs, ring \(args.ringBytes) bytes, "
             + "\(table.count) cgroup\(table.count == 1 ? "" : "s") known\(doing); Ctrl-C stops\n"

@@ -59,6 +59,10 @@ final class DumpRecorder {
         fileRecords += 1
     }
 
+    func metadata(_ id: ContainerID, _ m: ContainerMetadata) {
+        writer.append(DumpEncoder.metadata(id, m))
+    }
+
     /// After each batch: nil to go on, else the exit status.
     func flush() -> Int32? {
         do { try writer.flush() } catch {
@@ -143,12 +147,17 @@ struct Record {
         let recorder = DumpRecorder(path: output, maxSize: maxSize, rotate: rotate, session: session, clock: HostClock.sample())
         stderrWriter.write(session.attachedMessage("; recording to \(output)"))
         var counters = recorder.baseline
+        let resolver = MetadataResolver()
+        session.requestMetadata(resolver)
+        func follow(_ e: Event) {
+            if case .started(let s, _)? = session.table.apply(e) { resolver.request(s.info) }
+        }
         // with a filter: decode to decide, and keep the table current for --cgroup/--container
         let keep: (UnsafeRawBufferPointer) -> Bool
         if let f = filter {
             keep = { raw in
                 guard let e = try? RecordDecoder.decode(raw) else { return true }  // keep what we cannot judge
-                session.table.apply(e)
+                follow(e)
                 if case .cgroup = e.detail { return true }  // state: replay needs every cgroup's path
                 return f.accepts(e, session.table.attribution(for: e.header), cgroupPath: session.table.path(of: e.header.cgroup))
             }
@@ -157,14 +166,20 @@ struct Record {
                 let kind = raw.count >= 2 ? UInt16(raw[0]) | UInt16(raw[1]) << 8 : 0
                 if kind == EventKind.cgroupCreated.wireValue || kind == EventKind.cgroupRemoved.wireValue,
                    let e = try? RecordDecoder.decode(raw) {
-                    session.table.apply(e)
+                    follow(e)
                 }
                 return true
             }
         }
         let status = session.run(
             record: { raw in if keep(raw) { recorder.record(raw) } },
-            flush: recorder.flush,
+            flush: {
+                for (id, m) in resolver.take() {
+                    session.table.setMetadata(m, for: id)
+                    recorder.metadata(id, m)
+                }
+                return recorder.flush()
+            },
             tick: { now, clock in
                 recorder.tick(now, clock)
                 if let line = LossReport.line(since: counters, now: now) { stderrWriter.write(line) }

@@ -26,6 +26,9 @@ struct Tail {
         let pipeline = Pipeline(table: session.table, filter: output.filter, formatter: output.formatter,
                                 clock: HostClock.sample())
         let recorder = recordPath.map { DumpRecorder(path: $0, maxSize: nil, session: session, clock: pipeline.clock) }
+        let resolver = MetadataResolver()
+        pipeline.onLifecycle = { if case .started(let s, _) = $0 { resolver.request(s.info) } }
+        session.requestMetadata(resolver)
         stderrWriter.write(session.attachedMessage(recordPath.map { "; recording to \($0)" } ?? ""))
         if !output.json && isatty(1) == 1 { out.write(TextFormatter.header + "\n") }
         var text = ""
@@ -38,6 +41,11 @@ struct Tail {
                 pipeline.handle(raw, into: &text)
             },
             flush: {
+                // metadata found since the last batch applies from the next one, live and in the dump
+                for (id, m) in resolver.take() {
+                    session.table.setMetadata(m, for: id)
+                    recorder?.metadata(id, m)
+                }
                 if let status = recorder?.flush() { return status }
                 guard !text.isEmpty else { return nil }
                 defer { text.removeAll(keepingCapacity: true) }

@@ -84,4 +84,27 @@ final class LifecycleTests: XCTestCase {
         f = EventFilter(); f.containers = [String(id.prefix(8))]
         XCTAssertTrue(f.accepts(change))
     }
+
+    /// Metadata joins later events of the container, live and from a dump's
+    /// metadata block at the same place; events before it carry the ID only.
+    func testMetadataJoinsFromItsPlaceInTheStream() throws {
+        let m = ContainerMetadata(name: "web", image: "nginx:1.27", labels: ["team": "red", "a\"b": "x"])
+        var bytes = DumpEncoder.preamble() + DumpEncoder.header(DumpHeader())
+        for r in [cg(true, 50, "/docker/\(id)", at: 1), open(in: 50, at: 2)] { r.withUnsafeBytes { bytes += DumpEncoder.record(arrivalUnixNanos: 0, $0) } }
+        bytes += DumpEncoder.metadata(ContainerID(id), m)
+        open(in: 50, at: 3).withUnsafeBytes { bytes += DumpEncoder.record(arrivalUnixNanos: 0, $0) }
+        var parser = DumpParser()
+        parser.feed(bytes)
+        let replay = Replay(pipeline: Pipeline(formatter: ECSFormatter(), clock: WallClock(offsetNanos: 0)))
+        var out = "", log = ""
+        while let b = try parser.next() {
+            if case .metadata(let i, let got) = b { XCTAssertEqual(i, ContainerID(id)); XCTAssertEqual(got, m) }
+            replay.apply(b, out: &out, log: &log)
+        }
+        let lines = out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)  // start, open, open
+        XCTAssertFalse(lines[1].contains("\"name\":\"web\""))
+        XCTAssertTrue(lines[2].contains("\"container\":{\"id\":\"\(id)\",\"runtime\":\"docker\",\"name\":\"web\",\"image\":{\"name\":\"nginx:1.27\"},\"labels\":{\"a\\\"b\":\"x\",\"team\":\"red\"}}"), String(lines[2]))
+        XCTAssertEqual(replay.pipeline.table.registry.containers[ContainerID(id)]?.info.metadata, m)
+    }
 }

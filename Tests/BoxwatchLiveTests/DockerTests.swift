@@ -81,6 +81,26 @@ final class DockerTests: XCTestCase {
     }
 }
 
+extension DockerTests {
+    /// Docker's own description (name, image, labels) joins the events of a
+    /// container that runs for a second, looked up off the event path.
+    func testDockerMetadataJoinsTheEvents() throws {
+        let name = "bw-meta-\(getpid())"
+        let tail = try TailRun()
+        let r = try Live.run("/usr/bin/env", ["docker", "run", "--rm", "--name", name, "--label", "team=red", "--network=none",
+                                              "boxwatch-test:latest", "sh", "-c", "sleep 1; /bin/cat /etc/hostname"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let events = try tail.stop()
+        let late = events.filter { $0.action == "open" && $0.filePath == "/etc/hostname" && $0.string("container.name") != nil }
+        XCTAssertEqual(late.count, 1, "the cat a second after start carries the metadata")
+        XCTAssertEqual(late.first?.string("container.name"), name)
+        XCTAssertEqual(late.first?.string("container.image.name"), "boxwatch-test:latest")
+        XCTAssertEqual(late.first?.string("container.labels.team"), "red")
+        let exit = events.filter { $0.action == "container-exit" && $0.containerID == late.first?.containerID }
+        XCTAssertEqual(exit.first?.string("container.name"), name)
+    }
+}
+
 /// Many short `docker run --rm` containers in a row (BOXWATCH_DOCKER_LOOP, 40
 /// by default; the acceptance run uses 300): every event from inside each one
 /// carries its full ID, and each has one start and one exit line with a

@@ -1,0 +1,55 @@
+import BoxwatchCore
+import Foundation
+
+/// Looks up what a runtime says of a container (Docker: its on-disk
+/// config.v2.json) on a background queue, never on the event path. Results
+/// are collected by the event loop with `take()` and joined into the table.
+public final class MetadataResolver: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "boxwatch.metadata")
+    private let lock = NSLock()
+    private var ready: [(ContainerID, ContainerMetadata)] = []
+    private var asked: Set<ContainerID> = []
+    /// Where Docker keeps its containers (dockerd --data-root).
+    public var dockerRoot = "/var/lib/docker"
+
+    public init() {}
+
+    /// Starts a lookup for a container the runtime can describe.
+    public func request(_ info: ContainerInfo) {
+        guard info.runtime == .docker || info.runtime == .unknown, info.role == .workload,
+              CgroupPath.isContainerHex(Substring(info.id.rawValue)) else { return }  // a 64-hex id: no path tricks
+        lock.lock()
+        let fresh = asked.insert(info.id).inserted
+        if asked.count > 65536 { asked.removeAll() }
+        lock.unlock()
+        guard fresh else { return }
+        let path = "\(dockerRoot)/containers/\(info.id.rawValue)/config.v2.json"
+        queue.async { [self] in
+            // the file is written at create, before start; a few tries cover a slow disk
+            for _ in 0..<5 {
+                if let m = Self.readDocker(path) {
+                    lock.lock(); ready.append((info.id, m)); lock.unlock()
+                    return
+                }
+                usleep(100_000)
+            }
+        }
+    }
+
+    /// The lookups finished since the last call.
+    public func take() -> [(ContainerID, ContainerMetadata)] {
+        lock.lock()
+        defer { ready.removeAll(); lock.unlock() }
+        return ready
+    }
+
+    static func readDocker(_ path: String) -> ContainerMetadata? {
+        guard let data = FileManager.default.contents(atPath: path), data.count < 4 << 20,
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let config = json["Config"] as? [String: Any] else { return nil }
+        var name = json["Name"] as? String ?? ""
+        if name.hasPrefix("/") { name.removeFirst() }
+        return ContainerMetadata(name: name, image: config["Image"] as? String ?? "",
+                                 labels: (config["Labels"] as? [String: String]) ?? [:])
+    }
+}
