@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}; loops=${2:-12}
-scripts/setup.sh --debug >/dev/null
-B="$(swift build --show-bin-path)/boxwatch"
+scripts/setup.sh >/dev/null   # release build: the sensor as deployed
+B="$(swift build -c release --show-bin-path)/boxwatch"
 scripts/docker-env.sh up >/dev/null
 work=$(mktemp -d)
 "$B" tail --json >/dev/null 2>"$work/err" &

@@ -24,15 +24,16 @@ public final class MetadataResolver: @unchecked Sendable {
         lock.unlock()
         guard fresh else { return }
         let path = "\(dockerRoot)/containers/\(info.id.rawValue)/config.v2.json"
-        queue.async { [self] in
-            // the file is written at create, before start; a few tries cover a slow disk
-            for _ in 0..<5 {
-                if let m = Self.readDocker(path) {
-                    lock.lock(); ready.append((info.id, m)); lock.unlock()
-                    return
-                }
-                usleep(100_000)
-            }
+        queue.async { [self] in attempt(info.id, path, triesLeft: 3) }
+    }
+
+    /// The file is written at create, before start; a container gone before
+    /// its lookup (`--rm`, a few ms) simply has none. Retries never block the queue.
+    private func attempt(_ id: ContainerID, _ path: String, triesLeft: Int) {
+        if let m = Self.readDocker(path) {
+            lock.lock(); ready.append((id, m)); lock.unlock()
+        } else if triesLeft > 1 {
+            queue.asyncAfter(deadline: .now() + 0.1) { [self] in attempt(id, path, triesLeft: triesLeft - 1) }
         }
     }
 
@@ -44,8 +45,18 @@ public final class MetadataResolver: @unchecked Sendable {
     }
 
     static func readDocker(_ path: String) -> ContainerMetadata? {
-        guard let data = FileManager.default.contents(atPath: path), data.count < 4 << 20,
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        // plain open/read: most lookups are for containers already gone
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var bytes = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count < 4 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk.prefix(n))
+        }
+        close(fd)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let config = json["Config"] as? [String: Any] else { return nil }
         var name = json["Name"] as? String ?? ""
         if name.hasPrefix("/") { name.removeFirst() }
