@@ -48,8 +48,16 @@ public final class ContainerTable {
     /// container start or exit it means, if any.
     @discardableResult
     public func apply(_ event: Event) -> LifecycleChange? {
-        guard case .cgroup(let change) = event.detail, change.hierarchy == 0 else { return nil }
+        guard case .cgroup(let change) = event.detail else { return nil }
         let at = event.header.bootTimeNanos
+        if change.hierarchy != 0 {
+            // a v1 (pids) cgroup: only for the lifecycle of containers placed in
+            // v1 alone; its id is tagged with the hierarchy, never mixed with cgroup2's
+            guard let info = CgroupPath.attribute(path: change.path.value).container else { return nil }
+            let tagged = CgroupID(change.id.rawValue & 0x00ff_ffff_ffff_ffff | UInt64(change.hierarchy & 0xff) << 56)
+            return event.kind == .cgroupCreated ? registry.cgroupCreated(tagged, info, at: at)
+                                                : registry.cgroupRemoved(tagged, container: info.id, at: at)
+        }
         switch event.kind {
         case .cgroupCreated:
             learn(change.id, path: change.path.value)

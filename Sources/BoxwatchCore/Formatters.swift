@@ -200,6 +200,7 @@ public struct ECSFormatter: EventFormatter {
             if e.outcome == .pending { j.field("state", "pending") }
         case .cgroup(let g):
             j.field("cgroup_event_id", g.id.rawValue)
+            if g.hierarchy != 0 { j.field("cgroup_hierarchy", g.hierarchy) }
             j.field("cgroup_event_path", g.path.value)
             j.field("cgroup_level", g.level)
         }

@@ -108,3 +108,16 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(replay.pipeline.table.registry.containers[ContainerID(id)]?.info.metadata, m)
     }
 }
+
+extension LifecycleTests {
+    /// Podman (cgroupfs) makes /libpod_parent first, then the container's cgroup.
+    func testPodmanStartAndExit() {
+        let (lines, _) = run([
+            cg(true, 80775, "/libpod_parent", at: 1_000_000_000),
+            cg(true, 80794, "/libpod_parent/libpod-\(id)", at: 1_000_100_000),
+            cg(false, 80794, "/libpod_parent/libpod-\(id)", at: 1_100_100_000),
+        ])
+        XCTAssertEqual(lines.count, 2, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.last?.contains("container exit podman \(id) after 100 ms") == true, lines.joined(separator: "\n"))
+    }
+}

@@ -82,6 +82,40 @@ enum Live {
         return false
     }
 
+    /// Checks containers run one at a time: the events outside the host's pid
+    /// namespace during each run (found without boxwatch's attribution) all
+    /// carry that run's ID and runtime, and each ID has one start and one exit
+    /// line with a lifetime. Returns (events checked, events right).
+    static func checkContainerRuns(_ events: [ECSEvent], _ runs: [(id: String, from: Date, to: Date)],
+                                   runtime: String, file: StaticString = #filePath, line: UInt = #line) -> (Int, Int) {
+        let hostNS = hostPidNamespace()
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // each event's time and pid namespace, once (events are many, runs are many)
+        let timed: [(e: ECSEvent, t: Date)] = events.compactMap { e in
+            guard let ns = e.pidNamespace, ns != hostNS, let s = e.string("@timestamp"),
+                  let t = iso.date(from: String(s.prefix(23)) + "Z") else { return nil }
+            return (e, t)
+        }
+        let lifecycle = events.filter { ($0.action ?? "").hasPrefix("container-") }
+        var checked = 0, right = 0
+        for run in runs {
+            let lo = run.from.addingTimeInterval(-0.01), hi = run.to.addingTimeInterval(0.01)
+            let inside = timed.filter { $0.t >= lo && $0.t <= hi }.map(\.e)
+            XCTAssertGreaterThanOrEqual(inside.count, 3, run.id, file: file, line: line)
+            for e in inside {
+                checked += 1
+                if e.containerID == run.id && e.runtime == runtime { right += 1 } else { XCTFail("\(run.id): \(e)", file: file, line: line) }
+            }
+            let starts = lifecycle.filter { $0.action == "container-start" && $0.containerID == run.id }
+            let exits = lifecycle.filter { $0.action == "container-exit" && $0.containerID == run.id }
+            XCTAssertEqual(starts.count, 1, run.id, file: file, line: line)
+            XCTAssertEqual(exits.count, 1, run.id, file: file, line: line)
+            XCTAssertGreaterThan(exits.first?.int("boxwatch.lifetime_ms") ?? 0, 0, run.id, file: file, line: line)
+        }
+        return (checked, right)
+    }
+
     /// The pid namespace inode of this (host) process.
     static func hostPidNamespace() -> Int {
         let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")) ?? ""

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgroup2 creation and removal, with id and full path: user space learns a
- * container's cgroup before its first exec and keeps it after the rmdir. */
+ * container's cgroup before its first exec and keeps it after the rmdir.
+ * On hybrid hosts (v1_fallback) the v1 pids hierarchy's too, so a container
+ * a runtime placed in v1 only still starts and exits (its ids are per
+ * hierarchy: never mixed with cgroup2's). */
 #include "boxwatch.bpf.h"
 
 #define CG_DATA offsetof(struct bw_cgroup, data)
 
 static __always_inline int cgroup_event(__u32 kind, struct cgroup *cgrp, const char *path)
 {
-	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
-		return 0; /* v1 hierarchies: their ids collide with cgroup2 ids */
+	int hierarchy = BPF_CORE_READ(cgrp, root, hierarchy_id);
+	if (hierarchy != 0) {
+		int pids = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+		if (!bw_cfg.v1_fallback || !(BPF_CORE_READ(cgrp, root, subsys_mask) & (1 << (pids & 31))))
+			return 0;
+	}
 	struct bw_cgroup *e = bw_reserve(kind, sizeof(*e));
 	if (!e)
 		return 0;
 	e->id = BPF_CORE_READ(cgrp, kn, id);
-	e->hierarchy = 0;
+	e->hierarchy = hierarchy;
 	e->level = BPF_CORE_READ(cgrp, level);
 	bw_cgroup_name(e, CG_DATA);
 	bw_str_kernel(e, &e->path, CG_DATA + BW_CGROUP_NAME_ROOM, BW_CGROUP_PATH_ROOM, path);
