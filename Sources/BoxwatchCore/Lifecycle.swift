@@ -93,3 +93,46 @@ public final class ContainerRegistry {
         }
     }
 }
+
+/// `boxwatch containers`: live and recent containers, one per line.
+public enum ContainerListing {
+    public static func text(_ states: [ContainerState]) -> String {
+        var out = "CONTAINER     RUNTIME     STATE    LIFETIME   EXEC   OPEN   CONNECT  NAME / IMAGE\n"
+        for s in states {
+            let state = s.removed == nil ? "running" : "exited"
+            let life = s.lifetimeMillis.map { "\(Int($0.rounded())) ms" } ?? "-"
+            let who = s.info.metadata.map { "\($0.name) \($0.image)" } ?? s.info.cgroupPath
+            out += pad(s.info.id.short, 13) + " " + pad(s.info.runtime.rawValue, 11) + " " + pad(state, 8) + " "
+                + pad(life, 10) + " " + pad(String(s.events[.exec] ?? 0), 6) + " " + pad(String(s.events[.open] ?? 0), 6) + " "
+                + pad(String(s.events[.connect] ?? 0), 8) + " " + TextFormatter.quote(who) + "\n"
+        }
+        return out
+    }
+
+    public static func json(_ states: [ContainerState]) -> String {
+        var out = ""
+        for s in states {
+            var j = JSONWriter()
+            j.object { j in
+                ECSFormatter.container(s.info, into: &j)
+                j.object("boxwatch") { j in
+                    j.field("state", s.removed == nil ? "running" : "exited")
+                    j.field("cgroup_path", s.info.cgroupPath)
+                    j.field("qos", s.info.qos?.rawValue)
+                    j.field("created_ktime_ns", s.created)
+                    j.field("removed_ktime_ns", s.removed)
+                    if let ms = s.lifetimeMillis { j.field("lifetime_ms", Int64(ms.rounded())) }
+                    j.object("events") { j in
+                        for k in [EventKind.exec, .open, .connect] { j.field(k.rawValue, s.events[k] ?? 0) }
+                    }
+                }
+            }
+            out += j.text + "\n"
+        }
+        return out
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+}

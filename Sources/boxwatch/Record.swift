@@ -208,11 +208,13 @@ struct Replay {
     let path: String
     let output: OutputArgs
     let info: Bool
+    let containers: Bool
     let realtime: Bool
 
     init(_ args: Arguments) throws {
         var args = args
         info = args.flag("--info")
+        containers = args.flag("--containers")
         output = try OutputArgs(&args)
         switch try args.value("--speed") ?? "max" {
         case "max": realtime = false
@@ -257,13 +259,17 @@ struct Replay {
             }
             replay.apply(block, out: &text, log: &log)
             if !log.isEmpty { stderrWriter.write(log); log = "" }
-            if info { text = "" } else if text.utf8.count >= 1 << 16 || (realtime && !text.isEmpty) {
+            if info || containers { text = "" } else if text.utf8.count >= 1 << 16 || (realtime && !text.isEmpty) {
                 if let status = write(out, text) { return status }
                 text = ""
             }
         }
-        if !info, !text.isEmpty, let status = write(out, text) { return status }
+        if !info, !containers, !text.isEmpty, let status = write(out, text) { return status }
         if info { out.write(replay.info(bytes: reader.bytesRead)) }
+        if containers {
+            let list = pipeline.table.registry.listing
+            out.write(output.json ? ContainerListing.json(list) : ContainerListing.text(list))
+        }
         if let failure {
             stderrWriter.write("boxwatch replay: \(path): \(failure) (replayed \(replay.records) records before it)\n")
             return 1

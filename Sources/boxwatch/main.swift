@@ -12,6 +12,8 @@ let usage = """
       boxwatch replay FILE [--json] [--speed max|realtime] [output options]
                                   print a dump's events exactly as the live tail printed them
       boxwatch replay --info FILE header, counts per kind, losses and time span
+      boxwatch replay --containers FILE   the containers a dump saw, with lifetimes and counts
+      boxwatch containers [--duration S] [--json]   watch, then list live and recent containers
       boxwatch preflight          check that this host can run the sensor
       boxwatch version
       boxwatch help               this text (also: boxwatch tail --help)
@@ -46,6 +48,10 @@ do {
         var args = Arguments(argv, command: "boxwatch tail")
         if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
         exit(try Tail(args).run())
+    case "containers":
+        var args = Arguments(argv, command: "boxwatch containers")
+        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
+        exit(try Containers(args).run())
     case "record":
         var args = Arguments(argv, command: "boxwatch record")
         if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }

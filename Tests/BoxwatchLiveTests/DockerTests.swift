@@ -82,6 +82,31 @@ final class DockerTests: XCTestCase {
 }
 
 extension DockerTests {
+    /// `boxwatch containers`: the containers seen during the watch, with
+    /// state, lifetime, counts and Docker's name.
+    func testContainersListing() throws {
+        let dir = NSTemporaryDirectory() + "bw-list-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pid = try Live.spawn(Live.binary, ["containers", "--json", "--duration", "6"], stdout: dir + "/out", stderr: dir + "/err")
+        XCTAssertTrue(Live.waitAttached(dir + "/err"))
+        let name = "bw-list-\(getpid())"
+        let r = try Live.run("/usr/bin/env", ["docker", "run", "--rm", "--name", name, "--network=none", "boxwatch-test:latest",
+                                              "sh", "-c", "sleep 1; /bin/cat /etc/hostname"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        XCTAssertEqual(status, 0)
+        let lines = try String(contentsOfFile: dir + "/out", encoding: .utf8).split(separator: "\n")
+        let mine = try lines.map { ECSEvent(try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]) }
+            .filter { $0.string("container.name") == name }
+        XCTAssertEqual(mine.count, 1, "\(lines)")
+        XCTAssertEqual(mine.first?.string("boxwatch.state"), "exited")
+        XCTAssertGreaterThan(mine.first?.int("boxwatch.lifetime_ms") ?? 0, 900)
+        XCTAssertGreaterThanOrEqual(mine.first?.int("boxwatch.events.exec") ?? 0, 2)
+        XCTAssertEqual(mine.first?.string("container.image.name"), "boxwatch-test:latest")
+    }
+
     /// Docker's own description (name, image, labels) joins the events of a
     /// container that runs for a second, looked up off the event path.
     func testDockerMetadataJoinsTheEvents() throws {
