@@ -7,6 +7,8 @@ public final class ContainerTable {
     private var tombstones: [CgroupID] = []
     /// Containers' lifecycles, from the same records.
     public let registry = ContainerRegistry()
+    /// Parents and names of processes, for the chain that launched a container.
+    public let processes = ProcessTable()
     /// How many removed cgroups are remembered (oldest forgotten first).
     public let tombstoneLimit: Int
 
@@ -48,21 +50,25 @@ public final class ContainerTable {
     /// container start or exit it means, if any.
     @discardableResult
     public func apply(_ event: Event) -> LifecycleChange? {
+        let h = event.header
+        if case .exec(let x) = event.detail, x.result == 0 { processes.note(pid: h.pid, ppid: h.ppid, comm: h.comm) }
         guard case .cgroup(let change) = event.detail else { return nil }
         let at = event.header.bootTimeNanos
+        processes.note(pid: h.pid, ppid: h.ppid, comm: h.comm)
+        let launcher = { self.processes.lineage(from: h.pid, comm: h.comm, ppid: h.ppid) }
         if change.hierarchy != 0 {
             // a v1 (pids) cgroup: only for the lifecycle of containers placed in
             // v1 alone; its id is tagged with the hierarchy, never mixed with cgroup2's
             guard let info = CgroupPath.attribute(path: change.path.value).container else { return nil }
             let tagged = CgroupID(change.id.rawValue & 0x00ff_ffff_ffff_ffff | UInt64(change.hierarchy & 0xff) << 56)
-            return event.kind == .cgroupCreated ? registry.cgroupCreated(tagged, info, at: at)
+            return event.kind == .cgroupCreated ? registry.cgroupCreated(tagged, info, at: at, launchedBy: launcher())
                                                 : registry.cgroupRemoved(tagged, container: info.id, at: at)
         }
         switch event.kind {
         case .cgroupCreated:
             learn(change.id, path: change.path.value)
             guard case .container(let info) = attribution(of: change.id, leaf: "") else { return nil }
-            return registry.cgroupCreated(change.id, info, at: at)
+            return registry.cgroupCreated(change.id, info, at: at, launchedBy: launcher())
         case .cgroupRemoved:
             let container = attribution(of: change.id, leaf: "").container?.id
                 ?? CgroupPath.attribute(path: change.path.value).container?.id

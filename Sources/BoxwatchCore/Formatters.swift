@@ -124,6 +124,7 @@ public struct ECSFormatter: EventFormatter {
                 if s.info.role != .workload { j.field("container_role", s.info.role.rawValue) }
                 if s.info.rootless { j.field("rootless", true) }
                 j.field("parent_container_id", s.info.parent?.rawValue)
+                if !s.launchedBy.isEmpty { j.field("launched_by", s.launchedBy) }
                 if case .exited = change {
                     if let ms = s.lifetimeMillis { j.field("lifetime_ms", Int64(ms.rounded())) }
                     j.object("events") { j in
@@ -276,6 +277,7 @@ public struct TextFormatter: EventFormatter {
         case .started(_, let t):
             at = t
             detail = "start \(s.info.runtime.rawValue) \(Self.quote(s.info.id.rawValue)) cgroup \(Self.quote(s.info.cgroupPath))"
+                + (s.launchedBy.isEmpty ? "" : " by " + s.launchedBy.map(Self.quote).joined(separator: " < "))
         case .exited(_, let t):
             at = t
             let life = s.lifetimeMillis.map { " after \(Int($0.rounded())) ms" } ?? ""

@@ -12,6 +12,9 @@ public struct ContainerState: Sendable, Equatable {
     public var removed: UInt64?
     public var cgroups: Set<CgroupID> = []
     public var events: [EventKind: Int] = [:]
+    /// Who made its cgroup, then that process's parents ("runc[812]",
+    /// "containerd-shim[790]", ... up to the user's shell or CI runner).
+    public var launchedBy: [String] = []
 
     /// Creation to removal, in milliseconds (nil while running or when the
     /// creation was not seen).
@@ -30,6 +33,32 @@ public enum LifecycleChange: Sendable, Equatable {
     }
 }
 
+/// pid -> parent and name, from the start-up snapshot, every exec and every
+/// cgroup record: enough to name the chain that launched a container.
+public final class ProcessTable {
+    private var entries: [Int32: (ppid: Int32, comm: String)] = [:]
+    private let limit: Int
+
+    public init(limit: Int = 65536) { self.limit = limit }
+
+    public func note(pid: Int32, ppid: Int32, comm: String) {
+        if entries.count >= limit && entries[pid] == nil { entries.removeAll(keepingCapacity: true) }
+        entries[pid] = (ppid, comm)
+    }
+
+    /// "comm[pid]" from `pid` up its parents (at most 12, stopping at pid 1).
+    public func lineage(from pid: Int32, comm: String, ppid: Int32) -> [String] {
+        var chain = ["\(comm)[\(pid)]"]
+        var next = ppid
+        var seen: Set<Int32> = [pid]
+        while next > 1, chain.count < 12, seen.insert(next).inserted, let e = entries[next] {
+            chain.append("\(e.comm)[\(next)]")
+            next = e.ppid
+        }
+        return chain
+    }
+}
+
 /// Live and recently exited containers (exited ones are kept up to a limit).
 public final class ContainerRegistry {
     public private(set) var containers: [ContainerID: ContainerState] = [:]
@@ -39,7 +68,7 @@ public final class ContainerRegistry {
     public init(exitedLimit: Int = 4096) { self.exitedLimit = exitedLimit }
 
     /// A cgroup that attributes to `info` was created at `time`.
-    func cgroupCreated(_ id: CgroupID, _ info: ContainerInfo, at time: UInt64) -> LifecycleChange? {
+    func cgroupCreated(_ id: CgroupID, _ info: ContainerInfo, at time: UInt64, launchedBy: [String] = []) -> LifecycleChange? {
         if var existing = containers[info.id], existing.removed == nil {
             existing.cgroups.insert(id)
             containers[info.id] = existing
@@ -47,6 +76,7 @@ public final class ContainerRegistry {
         }
         var s = ContainerState(info: info, created: time)
         s.cgroups = [id]
+        s.launchedBy = launchedBy
         containers[info.id] = s
         return .started(s, at: time)
     }

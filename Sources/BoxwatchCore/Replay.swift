@@ -26,8 +26,8 @@ public final class Replay {
             pipeline.clock = WallClock(offsetNanos: h.clockOffsetNanos)
         case .cgroups(let list):
             for (id, path) in list { pipeline.table.learn(id, path: path) }
-        case .processes:
-            break  // kept for investigators (replay --info); events carry their own process fields
+        case .processes(let list):
+            for p in list { pipeline.table.processes.note(pid: p.pid, ppid: p.ppid, comm: p.comm) }
         case .record(_, let bytes):
             records += 1
             bytes.withUnsafeBytes { raw in

@@ -107,7 +107,8 @@ struct LiveSession {
         } catch {
             fail("\(error)", code: 1)
         }
-        // after attach: a cgroup made from now on also arrives as a record
+        // after attach: a cgroup made or a program run from now on also arrives as a record
+        for p in HostFacts.processes(cgroupIDs: [:]) { table.processes.note(pid: p.pid, ppid: p.ppid, comm: p.comm) }
         if let mount = CgroupScanner.unifiedMount() {
             CgroupScanner.scan(mount) { [table] in table.learn($0, path: $1) }
         } else {

@@ -29,7 +29,7 @@ final class LifecycleTests: XCTestCase {
             cg(false, 50, "/docker/\(id)", at: 1_250_000_000),
         ])
         XCTAssertEqual(lines.count, 4)
-        XCTAssertTrue(lines[0].hasSuffix("container start docker \(id) cgroup /docker/\(id)"), lines[0])
+        XCTAssertTrue(lines[0].hasSuffix("container start docker \(id) cgroup /docker/\(id) by cat[4242]"), lines[0])
         XCTAssertTrue(lines[3].hasSuffix("container exit docker \(id) after 250 ms, exec=0 open=2 connect=0"), lines[3])
         let s = p.table.registry.containers[ContainerID(id)]
         XCTAssertEqual(s?.lifetimeMillis, 250)
@@ -110,6 +110,23 @@ final class LifecycleTests: XCTestCase {
 }
 
 extension LifecycleTests {
+    /// The chain that launched a container: the process that made its cgroup,
+    /// then that process's parents as execs (or the start-up snapshot) named them.
+    func testLaunchedBy() {
+        func exec(pid: UInt32, ppid: UInt32, comm: String) -> [UInt8] {
+            var h = RecordBuilder.Header(); h.pid = pid; h.tid = pid; h.ppid = ppid; h.comm = comm
+            return RecordBuilder.exec(h, filename: "/usr/bin/" + comm, argv: [comm])
+        }
+        var mk = RecordBuilder.Header(); mk.pid = 300; mk.tid = 300; mk.ppid = 200; mk.comm = "runc"
+        let (lines, p) = run([
+            exec(pid: 100, ppid: 1, comm: "bash"),
+            exec(pid: 200, ppid: 100, comm: "podman"),
+            RecordBuilder.cgroup(mk, created: true, id: 90, path: "/libpod_parent/libpod-\(id)", level: 2),
+        ])
+        XCTAssertEqual(p.table.registry.containers[ContainerID(id)]?.launchedBy, ["runc[300]", "podman[200]", "bash[100]"])
+        XCTAssertTrue(lines.last?.hasSuffix("by runc[300] < podman[200] < bash[100]") == true, lines.last ?? "")
+    }
+
     /// Podman (cgroupfs) makes /libpod_parent first, then the container's cgroup.
     func testPodmanStartAndExit() {
         let (lines, _) = run([
