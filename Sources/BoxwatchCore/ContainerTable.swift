@@ -51,7 +51,11 @@ public final class ContainerTable {
     @discardableResult
     public func apply(_ event: Event) -> LifecycleChange? {
         let h = event.header
-        if case .exec(let x) = event.detail, x.result == 0 { processes.note(pid: h.pid, ppid: h.ppid, comm: h.comm) }
+        switch event.detail {
+        case .exec(let x) where x.result == 0: processes.note(pid: h.pid, ppid: h.ppid, comm: h.comm)
+        case .fork(let child): processes.note(pid: child, ppid: h.pid, comm: h.comm)
+        default: break
+        }
         guard case .cgroup(let change) = event.detail else { return nil }
         let at = event.header.bootTimeNanos
         processes.note(pid: h.pid, ppid: h.ppid, comm: h.comm)

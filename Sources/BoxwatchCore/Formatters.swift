@@ -199,6 +199,8 @@ public struct ECSFormatter: EventFormatter {
                 j.field("ipv4_mapped", true)
             }
             if e.outcome == .pending { j.field("state", "pending") }
+        case .fork(let child):
+            j.field("child_pid", child)
         case .cgroup(let g):
             j.field("cgroup_event_id", g.id.rawValue)
             if g.hierarchy != 0 { j.field("cgroup_hierarchy", g.hierarchy) }
@@ -213,6 +215,7 @@ public struct ECSFormatter: EventFormatter {
         case .open: return "file"
         case .connect: return "network"
         case .cgroupCreated, .cgroupRemoved: return "host"
+        case .fork: return "process"
         }
     }
 
@@ -225,6 +228,7 @@ public struct ECSFormatter: EventFormatter {
         case .connect: return "connection"
         case .cgroupCreated: return "creation"
         case .cgroupRemoved: return "deletion"
+        case .fork: return "start"
         }
     }
 }
@@ -317,6 +321,8 @@ public struct TextFormatter: EventFormatter {
             return (Describe.transport(c) ?? c.address.familyName) + " " + quote(c.address.description)
         case .cgroup(let g):
             return (e.kind == .cgroupCreated ? "mkdir " : "rmdir ") + quote(g.path.value) + " id=\(g.id)"
+        case .fork(let child):
+            return "child \(child)"
         }
     }
 

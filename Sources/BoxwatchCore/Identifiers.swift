@@ -29,6 +29,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case exec, open, connect
     case cgroupCreated = "cgroup_mkdir"
     case cgroupRemoved = "cgroup_rmdir"
+    case fork
 }
 
 /// Which syscall produced the record (the wire's `enum bw_syscall`).

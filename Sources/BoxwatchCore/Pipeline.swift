@@ -90,7 +90,7 @@ public final class Pipeline {
             }
         }
         let attribution = table.attribution(for: event.header)
-        if let c = attribution.container, event.kind != .cgroupCreated && event.kind != .cgroupRemoved {
+        if let c = attribution.container, event.kind == .exec || event.kind == .open || event.kind == .connect {
             table.registry.saw(c, kind: event.kind, at: event.header.bootTimeNanos, cgroup: event.header.cgroup)
         }
         if filter.accepts(event, attribution, cgroupPath: table.path(of: event.header.cgroup)) {

@@ -109,6 +109,8 @@ public enum EventDetail: Sendable, Equatable {
     case open(OpenDetail)
     case connect(ConnectDetail)
     case cgroup(CgroupChange)
+    /// A new process; the header's task is its parent.
+    case fork(childPid: Int32)
 }
 
 /// One decoded record.
@@ -128,7 +130,7 @@ public struct Event: Sendable, Equatable {
         case .connect(let c):
             if c.result == 0 { return .success }
             return c.result == -115 ? .pending : .failure
-        case .cgroup: return .success
+        case .cgroup, .fork: return .success
         }
     }
 
@@ -140,7 +142,7 @@ public struct Event: Sendable, Equatable {
         case .exec(let e): result = Int64(e.result)
         case .open(let o): result = o.result
         case .connect(let c): result = Int64(c.result)
-        case .cgroup: return nil
+        case .cgroup, .fork: return nil
         }
         return result < 0 ? Int32(clamping: result.magnitude) : nil
     }

@@ -92,6 +92,9 @@ public enum RecordDecoder {
                 address: unreadable ? .unreadable : SocketAddress(bytes: addr[...]),
                 addressLength: c.addrlen, addressTruncated: c.addr_flags & UInt16(BW_STR_TRUNCATED) != 0,
                 socketType: c.sock_type, protocolNumber: c.protocol)))
+        case .fork:
+            let f = reader.body(bw_fork())
+            return Event(header: header, detail: .fork(childPid: Int32(bitPattern: f.child_pid)))
         case .cgroupCreated, .cgroupRemoved:
             let g = reader.body(bw_cgroup())
             return Event(header: header, detail: .cgroup(CgroupChange(
@@ -115,6 +118,7 @@ public enum RecordDecoder {
         case .open: return MemoryLayout<bw_open>.offset(of: \bw_open.data)!
         case .connect: return MemoryLayout<bw_connect>.offset(of: \bw_connect.data)!
         case .cgroupCreated, .cgroupRemoved: return MemoryLayout<bw_cgroup>.offset(of: \bw_cgroup.data)!
+        case .fork: return MemoryLayout<bw_fork>.size
         }
     }
 
@@ -204,6 +208,7 @@ extension EventKind {
         case Int(BW_KIND_CONNECT.rawValue): self = .connect
         case Int(BW_KIND_CGROUP_MKDIR.rawValue): self = .cgroupCreated
         case Int(BW_KIND_CGROUP_RMDIR.rawValue): self = .cgroupRemoved
+        case Int(BW_KIND_FORK.rawValue): self = .fork
         default: return nil
         }
     }
@@ -216,6 +221,7 @@ extension EventKind {
         case .connect: return UInt16(BW_KIND_CONNECT.rawValue)
         case .cgroupCreated: return UInt16(BW_KIND_CGROUP_MKDIR.rawValue)
         case .cgroupRemoved: return UInt16(BW_KIND_CGROUP_RMDIR.rawValue)
+        case .fork: return UInt16(BW_KIND_FORK.rawValue)
         }
     }
 }

@@ -51,8 +51,9 @@ struct OutputArgs {
                 case "open": filter.kinds.insert(.open)
                 case "connect": filter.kinds.insert(.connect)
                 case "cgroup": filter.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
+                case "fork": filter.kinds.insert(.fork)
                 case "container": filter.lifecycle = true
-                default: throw UsageError(message: "\(command): --kind '\(k)' is not one of exec, open, connect, container, cgroup")
+                default: throw UsageError(message: "\(command): --kind '\(k)' is not one of exec, open, connect, container, cgroup, fork")
                 }
             }
         }

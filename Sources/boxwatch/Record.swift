@@ -129,7 +129,7 @@ struct Record {
         sensorArgs = try SensorArgs(&args)
         let narrowing = try OutputArgs(&args)
         var f = narrowing.filter
-        f.kinds.formUnion([.cgroupCreated, .cgroupRemoved])
+        f.kinds.formUnion([.cgroupCreated, .cgroupRemoved, .fork])
         filter = narrowing.filter.narrows || narrowing.filter.kinds != EventFilter().kinds ? f : nil
         // container lines are derived from cgroup records, which are always kept
         guard let o = try args.value("--output"), !o.isEmpty else {
@@ -158,13 +158,17 @@ struct Record {
             keep = { raw in
                 guard let e = try? RecordDecoder.decode(raw) else { return true }  // keep what we cannot judge
                 follow(e)
-                if case .cgroup = e.detail { return true }  // state: replay needs every cgroup's path
+                switch e.detail {  // state: replay needs every cgroup's path and the process tree
+                case .cgroup, .fork: return true
+                default: break
+                }
                 return f.accepts(e, session.table.attribution(for: e.header), cgroupPath: session.table.path(of: e.header.cgroup))
             }
         } else {
             keep = { raw in  // decode only the (rare) cgroup records, to keep the table current
                 let kind = raw.count >= 2 ? UInt16(raw[0]) | UInt16(raw[1]) << 8 : 0
-                if kind == EventKind.cgroupCreated.wireValue || kind == EventKind.cgroupRemoved.wireValue,
+                if kind == EventKind.cgroupCreated.wireValue || kind == EventKind.cgroupRemoved.wireValue
+                    || kind == EventKind.fork.wireValue,
                    let e = try? RecordDecoder.decode(raw) {
                     follow(e)
                 }

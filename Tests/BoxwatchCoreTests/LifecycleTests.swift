@@ -127,6 +127,23 @@ extension LifecycleTests {
         XCTAssertTrue(lines.last?.hasSuffix("by runc[300] < podman[200] < bash[100]") == true, lines.last ?? "")
     }
 
+    /// A fork without exec (conmon's child that runs runc) still links the chain.
+    func testLaunchedByThroughAForkWithoutExec() {
+        var parent = RecordBuilder.Header(); parent.pid = 500; parent.tid = 500; parent.ppid = 1; parent.comm = "conmon"
+        var mk = RecordBuilder.Header(); mk.pid = 600; mk.tid = 600; mk.ppid = 550; mk.comm = "runc"
+        var forker = RecordBuilder.Header(); forker.pid = 550; forker.tid = 550; forker.ppid = 500; forker.comm = "conmon"
+        let (_, p) = run([
+            RecordBuilder.exec(parent, filename: "/usr/bin/conmon", argv: ["conmon"]),
+            RecordBuilder.fork(parent, child: 550),
+            RecordBuilder.fork(forker, child: 600),
+            RecordBuilder.cgroup(mk, created: true, id: 91, path: "/libpod_parent/libpod-\(id)", level: 2),
+        ])
+        XCTAssertEqual(p.table.registry.containers[ContainerID(id)]?.launchedBy, ["runc[600]", "conmon[550]", "conmon[500]"])
+        let e = try? RecordDecoder.decode(RecordBuilder.fork(parent, child: 550))
+        XCTAssertEqual(e?.detail, .fork(childPid: 550))
+        XCTAssertEqual(e?.header.cgroupName.absent, true)
+    }
+
     /// Podman (cgroupfs) makes /libpod_parent first, then the container's cgroup.
     func testPodmanStartAndExit() {
         let (lines, _) = run([

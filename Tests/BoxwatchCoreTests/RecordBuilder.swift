@@ -103,6 +103,15 @@ struct RecordBuilder {
         return b.bytes
     }
 
+    /// A fork record: 104 bytes, no cgroup name (absent).
+    static func fork(_ h: Header = Header(), child: UInt32) -> [UInt8] {
+        var b = RecordBuilder(kind: 6, size: 104)
+        b.header(h, cgroupNameAt: 0)
+        b.put16(88, 0); b.put16(90, 0); b.put16(92, 4)  // absent
+        b.put32(96, child)
+        return b.bytes
+    }
+
     /// sockaddr_in: family 2 (host order), port and address in network order.
     static func sockaddrIn(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) -> [UInt8] {
         [2, 0, UInt8(port >> 8), UInt8(port & 0xff), a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0]

@@ -13,6 +13,7 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<bw_connect>.size, RecordBuilder.connectSize)
         XCTAssertEqual(MemoryLayout<bw_cgroup>.size, RecordBuilder.cgroupSize)
         XCTAssertEqual(MemoryLayout<bw_config>.size, 16)
+        XCTAssertEqual(MemoryLayout<bw_fork>.size, 104)
     }
 
     func testHeaderOffsets() {
@@ -48,5 +49,6 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(EventKind.connect.wireValue, 3)
         XCTAssertEqual(EventKind.cgroupCreated.wireValue, 4)
         XCTAssertEqual(EventKind.cgroupRemoved.wireValue, 5)
+        XCTAssertEqual(EventKind.fork.wireValue, 6)
     }
 }

@@ -25,6 +25,7 @@ enum bw_kind {
 	BW_KIND_CONNECT = 3,
 	BW_KIND_CGROUP_MKDIR = 4,
 	BW_KIND_CGROUP_RMDIR = 5,
+	BW_KIND_FORK = 6,
 	/* room for later kinds: counters are sized by BW_KIND_SLOTS */
 };
 #define BW_KIND_SLOTS 16
@@ -155,6 +156,14 @@ struct bw_cgroup {
 	char data[BW_CGROUP_NAME_ROOM + BW_CGROUP_PATH_ROOM];
 };
 
+/* A new process (not a thread): its parent is the header's task. Only for
+ * the parent chain of what launched a container; no cgroup name is read. */
+struct bw_fork {
+	struct bw_hdr hdr;
+	__u32 child_pid;
+	__u32 _pad;
+};
+
 /* Load-time settings (const volatile in the BPF object, set before load). */
 struct bw_config {
 	__u32 self_tgid;     /* events of this process are ignored; 0 = none */
@@ -170,5 +179,6 @@ BW_ASSERT_SIZE(bw_exec, 96 + 40 + 1024);
 BW_ASSERT_SIZE(bw_open, 96 + 40 + 512);
 BW_ASSERT_SIZE(bw_connect, 96 + 24 + 128 + 256);
 BW_ASSERT_SIZE(bw_cgroup, 96 + 24 + 768);
+BW_ASSERT_SIZE(bw_fork, 96 + 8);
 
 #endif /* BOXWATCH_EVENTS_H */
