@@ -41,32 +41,27 @@ func fail(_ message: String, code: Int32) -> Never {
 }
 
 var argv = Array(CommandLine.arguments.dropFirst())
+
+/// The rest of the command line for a subcommand; `--help` prints the usage.
+func arguments(for name: String) -> Arguments {
+    var args = Arguments(argv, command: "boxwatch \(name)")
+    if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
+    return args
+}
 let command = argv.isEmpty ? "help" : argv.removeFirst()
 do {
     switch command {
-    case "tail":
-        var args = Arguments(argv, command: "boxwatch tail")
-        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
-        exit(try Tail(args).run())
-    case "containers":
-        var args = Arguments(argv, command: "boxwatch containers")
-        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
-        exit(try Containers(args).run())
-    case "record":
-        var args = Arguments(argv, command: "boxwatch record")
-        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
-        exit(try Record(args).run())
-    case "replay":
-        var args = Arguments(argv, command: "boxwatch replay")
-        if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
-        exit(try Replay(args).run())
+    case "tail": exit(try Tail(arguments(for: "tail")).run())
+    case "containers": exit(try Containers(arguments(for: "containers")).run())
+    case "record": exit(try Record(arguments(for: "record")).run())
+    case "replay": exit(try Replay(arguments(for: "replay")).run())
     case "preflight":
         try Arguments(argv, command: "boxwatch preflight").finish()
         let object = BPFObjectLocator.find(explicit: nil)
         if let problem = Preflight.check(objectPath: object) { fail(problem.description, code: 1) }
         print("boxwatch: preflight ok: root, BTF, tracefs at \(Preflight.tracefsRoot() ?? "?"), object \(object ?? "?")")
         if let mount = CgroupScanner.unifiedMount(), mount.point != "/sys/fs/cgroup" {
-            print("boxwatch: note: hybrid cgroups (cgroup2 at \(mount.point)); a container that a runtime puts only in v1 hierarchies is not attributed yet")
+            print("boxwatch: note: hybrid cgroups (cgroup2 at \(mount.point)); tasks in the cgroup2 root are named by their v1 pids cgroup")
         }
     case "version", "--version":
         try Arguments(argv, command: "boxwatch version").finish()
@@ -74,7 +69,7 @@ do {
     case "help", "--help", "-h":
         print(usage, terminator: "")
     default:
-        throw UsageError(message: "unknown command '\(command)' (commands: tail, record, replay, preflight, version, help)")
+        throw UsageError(message: "unknown command '\(command)' (commands: tail, containers, record, replay, preflight, version, help)")
     }
 } catch let error as UsageError {
     fail(error.message, code: 2)
