@@ -43,7 +43,7 @@ func fail(_ message: String, code: Int32) -> Never {
 var argv = Array(CommandLine.arguments.dropFirst())
 
 /// The rest of the command line for a subcommand; `--help` prints the usage.
-func arguments(for name: String) -> Arguments {
+@MainActor func arguments(for name: String) -> Arguments {
     var args = Arguments(argv, command: "boxwatch \(name)")
     if args.flag("--help", "-h") { print(usage, terminator: ""); exit(0) }
     return args
