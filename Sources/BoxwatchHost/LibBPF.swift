@@ -78,7 +78,11 @@ final class BPFObject {
     func setReadOnly<T>(_ name: String, _ value: T) throws(SensorError) {
         var v = value
         let rc = withUnsafeBytes(of: &v) { bw_set_rodata(object, name, $0.baseAddress, $0.count) }
-        if rc != 0 { throw .call("bw_set_rodata", errno: -rc, context: "variable \(name)") }
+        if rc != 0 {
+            // a size mismatch means the object was built from another wire-format header
+            throw .call("bw_set_rodata", errno: -rc, context: "variable \(name)"
+                        + (rc == -EINVAL ? " (the BPF object and this boxwatch come from different builds: rebuild with scripts/setup.sh)" : ""))
+        }
     }
 
     func load() throws(SensorError) {
