@@ -47,7 +47,11 @@ docker_workload() {
 		sh -c '/bin/cat /etc/passwd >/dev/null; nc -w1 127.0.0.1 1 </dev/null; true' || true
 }
 
-cleanup() { rmdir "$U/boxwatch-fixture/host" "$U/boxwatch-fixture/docker" "$U/boxwatch-fixture" 2>/dev/null || true; }
+cleanup() {  # in every hierarchy: docker's --cgroup-parent makes v1 directories too
+	for h in /sys/fs/cgroup/*; do
+		[ -d "$h/boxwatch-fixture" ] && find "$h/boxwatch-fixture" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	done
+}
 trap cleanup EXIT
 mkdir -p "$U/boxwatch-fixture"
 record host host_workload

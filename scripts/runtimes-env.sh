@@ -56,7 +56,12 @@ down() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		rm -f "$PIDFILE"
 	fi
-	rmdir /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true
+	# the parents podman and ctr leave in every hierarchy (empty ones only: rmdir)
+	for top in libpod_parent default; do
+		for h in /sys/fs/cgroup/*; do
+			[ -d "$h/$top" ] && find "$h/$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		done
+	done
 	echo "runtimes-env: down"
 }
 
