@@ -99,10 +99,10 @@ public final class ContainerRegistry {
 
     /// Counts an event from inside a container (first seen, events per kind).
     func saw(_ info: ContainerInfo, kind: EventKind, at time: UInt64, cgroup: CgroupID) {
-        if var s = containers[info.id] {
-            if s.firstSeen == nil { s.firstSeen = time }
-            s.events[kind, default: 0] += 1
-            containers[info.id] = s
+        // in place: copying the state out and back would copy its dictionaries on every event
+        if containers[info.id] != nil {
+            if containers[info.id]!.firstSeen == nil { containers[info.id]!.firstSeen = time }
+            containers[info.id]!.events[kind, default: 0] += 1
         } else {
             // running before the sensor started: no creation time
             var s = ContainerState(info: info, created: nil, firstSeen: time)
