@@ -10,6 +10,8 @@ let package = Package(
         // C modules
         // The wire format, declared once in bpf/include/boxwatch_events.h (types only).
         .systemLibrary(name: "CBoxwatchABI", path: "Sources/CBoxwatchABI"),
+        // libyaml (Debian's libyaml-dev), for the rules-and-settings file.
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML"),
         // libbpf (Debian's libbpf-dev) plus a few lines of C that libbpf's API needs.
         .target(
             name: "CLibBPF",
@@ -17,8 +19,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
 
-        // Pure core: no libbpf, no syscalls, no root.
-        .target(name: "BoxwatchCore", dependencies: ["CBoxwatchABI"]),
+        // Pure core: no libbpf, no syscalls, no root (libyaml only parses text).
+        .target(name: "BoxwatchCore", dependencies: ["CBoxwatchABI", "CYAML"]),
 
         // The only code that touches the kernel and the host.
         .target(name: "BoxwatchHost", dependencies: ["BoxwatchCore", "CBoxwatchABI", "CLibBPF"]),

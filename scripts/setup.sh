@@ -21,7 +21,7 @@ install_packages() {
 	apt-get update -qq
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
-install_packages clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config
+install_packages clang llvm libbpf-dev libelf-dev zlib1g-dev libyaml-dev bpftool make pkg-config
 
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 
