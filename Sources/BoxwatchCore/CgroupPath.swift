@@ -38,11 +38,17 @@ public struct ContainerMetadata: Sendable, Equatable {
     public var name: String
     public var image: String
     public var labels: [String: String]
+    /// Launched to be removed when it exits (`docker run --rm`).
+    public var autoRemove: Bool
+    /// Launched with no terminal or stream attached (`docker run -d`).
+    public var detached: Bool
 
-    public init(name: String, image: String, labels: [String: String] = [:]) {
+    public init(name: String, image: String, labels: [String: String] = [:], autoRemove: Bool = false, detached: Bool = false) {
         self.name = name
         self.image = image
         self.labels = labels
+        self.autoRemove = autoRemove
+        self.detached = detached
     }
 }
 

@@ -144,6 +144,7 @@ public enum DumpEncoder {
         let labels = m.labels.sorted { $0.key < $1.key }.prefix(Int(UInt16.max))
         w.int(UInt16(labels.count))
         for (k, v) in labels { w.string16(k); w.string16(v) }
+        w.int(UInt16((m.autoRemove ? 1 : 0) | (m.detached ? 2 : 0)))  // launch flags (added later: optional)
         return block(.metadata, w.bytes)
     }
 
@@ -328,6 +329,11 @@ public struct DumpParser {
             var m = ContainerMetadata(name: try r.string16("name"), image: try r.string16("image"))
             let n = Int(try r.int(UInt16.self, "label count"))
             for _ in 0..<n { m.labels[try r.string16("label key")] = try r.string16("label value") }
+            if r.remaining > 0 {
+                let flags = try r.int(UInt16.self, "launch flags")
+                m.autoRemove = flags & 1 != 0
+                m.detached = flags & 2 != 0
+            }
             block = .metadata(id, m)
         }
         // a newer writer appends header fields as tags; other blocks have no room to grow

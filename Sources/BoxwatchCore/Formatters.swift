@@ -1,10 +1,18 @@
 /// Output formats. Live tail and replay call the same formatter, so the same
 /// record gives the same line wherever it is read.
 public protocol EventFormatter {
-    /// Appends one line (with its newline) for `event` to `out`.
-    func format(_ event: Event, attribution: Attribution, clock: WallClock, into out: inout String)
+    /// Appends one line (with its newline) for `event` to `out`; `score` when scoring is on.
+    func format(_ event: Event, attribution: Attribution, score: EventScore?, clock: WallClock, into out: inout String)
     /// Appends one line for a container start or exit.
     func format(_ change: LifecycleChange, clock: WallClock, into out: inout String)
+    /// Appends one alert (text: a block that stands out; JSON: an ECS alert).
+    func format(_ alert: Alert, clock: WallClock, into out: inout String)
+}
+
+extension EventFormatter {
+    public func format(_ event: Event, attribution: Attribution, clock: WallClock, into out: inout String) {
+        format(event, attribution: attribution, score: nil, clock: clock, into: &out)
+    }
 }
 
 /// One JSON object per line, with Elastic Common Schema field names, plus a
@@ -12,7 +20,7 @@ public protocol EventFormatter {
 public struct ECSFormatter: EventFormatter {
     public init() {}
 
-    public func format(_ e: Event, attribution: Attribution, clock: WallClock, into out: inout String) {
+    public func format(_ e: Event, attribution: Attribution, score: EventScore?, clock: WallClock, into out: inout String) {
         let h = e.header
         var j = JSONWriter()
         j.object { j in
@@ -23,6 +31,7 @@ public struct ECSFormatter: EventFormatter {
                 j.field("type", [Self.type(e)])
                 j.field("action", e.kind.rawValue)
                 j.field("outcome", e.outcome == .success || e.outcome == .failure ? e.outcome.rawValue : "unknown")
+                if let score { j.field("risk_score", score.score) }
             }
             j.object("process") { j in
                 j.field("pid", h.pid)
@@ -40,7 +49,7 @@ public struct ECSFormatter: EventFormatter {
             if let c = attribution.container { Self.container(c, into: &j) }
             switch e.detail {
             case .open(let o):
-                j.object("file") { $0.field("path", o.path.known) }
+                j.object("file") { $0.field("path", o.absolutePath ?? o.path.known) }
             case .connect(let c):
                 j.object("destination") { j in
                     switch c.address {
@@ -91,6 +100,7 @@ public struct ECSFormatter: EventFormatter {
                     j.field("errno_name", ErrnoName.name(errno))
                 }
                 if e.outcome == .interrupted { j.field("interrupted", true) }
+                if let score, !score.reasons.isEmpty { Self.reasons(score.reasons, into: &j) }
                 Self.kindFields(e, into: &j)
             }
         }
@@ -177,6 +187,7 @@ public struct ECSFormatter: EventFormatter {
             if x.argvTruncated { j.field("args_truncated", true) }
             if x.argvFault { j.field("args_read_error", true) }
             if x.argcIsLowerBound { j.field("args_count_lower_bound", true) }
+            j.walkedPath("exe", x.executable, x.executableFlags)
         case .open(let o):
             j.field("syscall", o.syscall.name)
             j.field("ret", o.result)
@@ -185,6 +196,8 @@ public struct ECSFormatter: EventFormatter {
             j.field("flags_names", Describe.openFlags(o.flags))
             j.field("mode", o.mode)
             if o.syscall == .openat2 { j.field("resolve", o.resolve) }
+            j.field("path", o.path.known)
+            j.walkedPath("directory", o.directory, o.directoryFlags)
             if o.path.truncated { j.field("path_truncated", true) }
             if o.path.invalidUTF8 { j.field("path_invalid_utf8", true) }
             if o.path.fault { j.field("path_read_error", true) }
@@ -242,7 +255,7 @@ public struct TextFormatter: EventFormatter {
     public static let header =
         "TIME (UTC)       CONTAINER     PID      COMM             KIND     DETAIL -> RESULT"
 
-    public func format(_ e: Event, attribution: Attribution, clock: WallClock, into out: inout String) {
+    public func format(_ e: Event, attribution: Attribution, score: EventScore?, clock: WallClock, into out: inout String) {
         let h = e.header
         let time = UTCTime(unixNanos: clock.unixNanos(boot: h.bootTimeNanos)).clockMicros
         let who: String
@@ -271,6 +284,9 @@ public struct TextFormatter: EventFormatter {
         out += Self.detail(e) + extra
         out += " -> "
         out += paint(result, color && e.outcome == .failure ? "31" : nil)
+        if let score, score.score > 0 {
+            out += paint(" score=\(score.score) [" + score.reasons.map(\.signal.rawValue).joined(separator: ",") + "]", color ? "33" : nil)
+        }
         out += "\n"
     }
 
@@ -314,6 +330,7 @@ public struct TextFormatter: EventFormatter {
             var s = o.path.known.map(quote) ?? "<unreadable>"
             if o.path.truncated { s += "…" }
             if o.dirfd != Describe.atFDCWD, !o.path.value.hasPrefix("/") { s += " dirfd=\(o.dirfd)" }
+            if !o.path.value.hasPrefix("/"), let abs = o.absolutePath { s += " (" + quote(abs) + ")" }
             s += " " + Describe.openFlags(o.flags)
             return s
         case .connect(let c):

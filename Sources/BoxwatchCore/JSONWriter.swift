@@ -13,6 +13,11 @@ public struct JSONWriter {
         self.key(key); open("{"); body(&self); close("}")
     }
 
+    /// An array whose elements `body` writes (e.g. with `object { }`).
+    public mutating func array(_ key: String, _ body: (inout JSONWriter) -> Void) {
+        self.key(key); open("["); body(&self); close("]")
+    }
+
     public mutating func field(_ key: String, _ value: String?) {
         guard let value else { return }
         self.key(key); Self.appendString(value, to: &text); needsComma = true

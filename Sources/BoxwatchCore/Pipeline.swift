@@ -27,6 +27,11 @@ public struct EventFilter: Sendable {
             && matchesContainer(.container(change.state.info))
     }
 
+    /// Alerts pass the container and cgroup filters (not the kind filter).
+    public func acceptsAlert(from c: ContainerInfo) -> Bool {
+        (cgroupPrefixes.isEmpty || underPrefix(c.cgroupPath)) && matchesContainer(.container(c))
+    }
+
     private func underPrefix(_ path: String?) -> Bool {
         guard let path else { return false }
         return cgroupPrefixes.contains { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
@@ -60,6 +65,11 @@ public final class Pipeline {
     public private(set) var lastError: DecodeError?
     /// Called for every container start and exit (shown or not).
     public var onLifecycle: ((LifecycleChange) -> Void)?
+    /// Scores events and raises alerts (nil: scoring off).
+    public var scorer: Scorer?
+    /// Events are printed (off for `run`: alerts only).
+    public var showEvents = true
+    public private(set) var alertsShown = 0
 
     public init(table: ContainerTable = ContainerTable(), filter: EventFilter = EventFilter(),
                 formatter: EventFormatter, clock: WallClock) {
@@ -84,19 +94,57 @@ public final class Pipeline {
         decoded += 1
         if let change = table.apply(event) {
             onLifecycle?(change)
-            if filter.accepts(change) {
+            if showEvents && filter.accepts(change) {
                 shown += 1
                 formatter.format(change, clock: clock, into: &out)
             }
+            scorer?.lifecycle(change, clock: clock)
         }
         let attribution = table.attribution(for: event.header)
+        var state: ContainerState?
         if let c = attribution.container, event.kind == .exec || event.kind == .open || event.kind == .connect {
             table.registry.saw(c, kind: event.kind, at: event.header.bootTimeNanos, cgroup: event.header.cgroup)
+            state = table.registry.containers[c.id]
         }
-        if filter.accepts(event, attribution, cgroupPath: table.path(of: event.header.cgroup)) {
+        let score = scorer?.score(event, attribution: attribution, state: state, clock: clock)
+        if showEvents && filter.accepts(event, attribution, cgroupPath: table.path(of: event.header.cgroup)) {
             shown += 1
-            formatter.format(event, attribution: attribution, clock: clock, into: &out)
+            formatter.format(event, attribution: attribution, score: score, clock: clock, into: &out)
         }
+        emitAlerts(into: &out)
         return event
     }
+
+    /// Joins a runtime's description of a container (live: when the lookup
+    /// finishes; replay: at the dump's metadata block, the same place).
+    public func setMetadata(_ m: ContainerMetadata, for id: ContainerID, into out: inout String) {
+        table.setMetadata(m, for: id)
+        if let scorer, let state = table.registry.containers[id] {
+            scorer.metadata(state, clock: clock)
+            emitAlerts(into: &out)
+        }
+    }
+
+    /// Kernel counters moved from `old` to `now`: the loss line (returned)
+    /// and, with scoring on, a "coverage degraded" signal.
+    public func counters(since old: KernelCounters, now: KernelCounters, into out: inout String) -> String? {
+        guard let line = LossReport.line(since: old, now: now) else { return nil }
+        if let scorer {
+            let dropped = EventKind.allCases.reduce(UInt64(0)) { $0 &+ ((now[$1]?.dropped ?? 0) &- (old[$1]?.dropped ?? 0)) }
+            scorer.loss(dropped: dropped, detail: String(line.dropFirst("boxwatch: ".count).dropLast()))
+            emitAlerts(into: &out)
+        }
+        return line
+    }
+
+    private func emitAlerts(into out: inout String) {
+        guard let scorer, scorer.alertCount > alertsRaised else { return }
+        for a in scorer.takeAlerts() {
+            alertsRaised += 1
+            if let c = a.container, !filter.acceptsAlert(from: c) { continue }
+            alertsShown += 1
+            formatter.format(a, clock: clock, into: &out)
+        }
+    }
+    private var alertsRaised = 0
 }

@@ -68,6 +68,11 @@ public struct ExecDetail: Sendable, Equatable {
     /// The true argument count (a lower bound when `argcIsLowerBound`).
     public var argc: UInt32
     public var argcIsLowerBound: Bool
+    /// The executable's path walked in the kernel from the file that was run,
+    /// as the task sees it (wire version 2, successful execs; nil otherwise).
+    /// A fileless exec shows here: "/memfd:name" with `.detached`.
+    public var executable: WireText? = nil
+    public var executableFlags: PathFlags = []
 }
 
 public struct OpenDetail: Sendable, Equatable {
@@ -81,6 +86,48 @@ public struct OpenDetail: Sendable, Equatable {
     public var resolve: UInt64
     /// The path as passed (relative paths are relative to dirfd).
     public var path: WireText
+    /// For a relative path, the directory it starts from (dirfd's, or the
+    /// cwd), walked in the kernel at the call's exit, as the task sees it.
+    /// Nil for an absolute path and for wire version 1 records; `fault` when
+    /// dirfd was not an open file; `truncated` when the walk ran out of room
+    /// or steps (then the value is its last components, not absolute).
+    public var directory: WireText? = nil
+    public var directoryFlags: PathFlags = []
+
+    /// The file's absolute path, normalised lexically (`PathText.normalize`):
+    /// the path itself when absolute, else `directory` + "/" + path. Nil when
+    /// either part is unknown, cut, or the directory is not one (or for an
+    /// empty path). Symlinks are not followed: "/a/link/.." becomes "/a".
+    /// A directory outside the task's root (`directoryFlags.outsideRoot`)
+    /// gives the path from the top of its own mount tree.
+    public var absolutePath: String? {
+        guard let p = path.known, !path.truncated, !p.isEmpty else { return nil }
+        if p.utf8.first == UInt8(ascii: "/") { return PathText.normalize(p) }
+        guard let d = directory, let dir = d.known, !d.truncated, !directoryFlags.contains(.notDirectory),
+              dir.utf8.first == UInt8(ascii: "/") else { return nil }
+        return PathText.normalize(dir + "/" + p)
+    }
+}
+
+/// What a path walk in the kernel found (the wire's BW_PATH_* flags).
+public struct PathFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// open: dirfd's file is not a directory (the walk gives that file's path).
+    public static let notDirectory = PathFlags(rawValue: 0x1)
+    /// Removed (unlinked) since: the path is where it was.
+    public static let deleted = PathFlags(rawValue: 0x2)
+    /// Not under the task's root (a chroot or container escape, or a dirfd
+    /// from elsewhere): the path is from the top of its own mount tree.
+    public static let outsideRoot = PathFlags(rawValue: 0x4)
+    /// No place in any tree (memfd, anonymous files): "/" and its own name.
+    public static let detached = PathFlags(rawValue: 0x8)
+
+    /// Names for output: "not_dir", "deleted", "outside_root", "detached".
+    public var names: [String] {
+        [(PathFlags.notDirectory, "not_dir"), (.deleted, "deleted"), (.outsideRoot, "outside_root"),
+         (.detached, "detached")].filter { contains($0.0) }.map(\.1)
+    }
 }
 
 public struct ConnectDetail: Sendable, Equatable {

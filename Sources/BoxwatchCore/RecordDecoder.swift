@@ -5,7 +5,7 @@ import CBoxwatchABI
 public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
     case shorterThanHeader(size: Int, headerSize: Int)
     case unknownKind(UInt16)
-    case unsupportedVersion(found: UInt16, supported: UInt16)
+    case unsupportedVersion(found: UInt16, supported: [UInt16])
     case headerSizeMismatch(found: UInt16, expected: Int)
     case sizeMismatch(declared: Int, actual: Int)
     case shorterThanBody(kind: EventKind, size: Int, needed: Int)
@@ -18,7 +18,7 @@ public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownKind(let k):
             return "record kind \(k) is unknown"
         case .unsupportedVersion(let found, let supported):
-            return "record wire version \(found) is not supported (this build reads \(supported))"
+            return "record wire version \(found) is not supported (this build reads \(supported.map(String.init).joined(separator: ", ")))"
         case .headerSizeMismatch(let found, let expected):
             return "record header size \(found) does not match wire version's \(expected)"
         case .sizeMismatch(let declared, let actual):
@@ -35,7 +35,11 @@ public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
 /// bytes give the same event, live or replayed, and bad bytes give an error
 /// value, never a crash.
 public enum RecordDecoder {
+    /// The version the BPF programs of this build write.
     public static let wireVersion = UInt16(BW_WIRE_VERSION)
+    /// The versions this build decodes: 1 (old dumps; no open `dir`, no exec
+    /// `exe`) and the current one.
+    public static let readableVersions: [UInt16] = [1, wireVersion]
     public static let headerSize = MemoryLayout<bw_hdr>.size
 
     public static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Event {
@@ -44,15 +48,16 @@ public enum RecordDecoder {
         }
         let h = raw.loadUnaligned(as: bw_hdr.self)
         guard let kind = EventKind(wire: h.kind) else { throw .unknownKind(h.kind) }
-        guard h.version == wireVersion else {
-            throw .unsupportedVersion(found: h.version, supported: wireVersion)
+        guard readableVersions.contains(h.version) else {
+            throw .unsupportedVersion(found: h.version, supported: readableVersions)
         }
+        let v1 = h.version == 1
         guard Int(h.hdr_size) == headerSize else {
             throw .headerSizeMismatch(found: h.hdr_size, expected: headerSize)
         }
         guard Int(h.size) == raw.count else { throw .sizeMismatch(declared: Int(h.size), actual: raw.count) }
 
-        let reader = Reader(raw: raw, fixedEnd: fixedSize(of: kind))
+        let reader = Reader(raw: raw, fixedEnd: fixedSize(of: kind, version: h.version))
         guard raw.count >= reader.fixedEnd else {
             throw .shorterThanBody(kind: kind, size: raw.count, needed: reader.fixedEnd)
         }
@@ -67,21 +72,32 @@ public enum RecordDecoder {
 
         switch kind {
         case .exec:
-            let e = reader.body(bw_exec())
+            // version 1's layout is version 2's without exe_flags and exe
+            let e = v1 ? Self.upgrade(reader.body(bw_exec_v1())) : reader.body(bw_exec())
             let argv = try reader.bytes(e.argv, field: "argv")
-            return Event(header: header, detail: .exec(ExecDetail(
+            var x = ExecDetail(
                 result: e.ret, syscall: Syscall(rawValue: e.syscall) ?? .none,
                 dirfd: e.dirfd, atFlags: e.at_flags,
                 filename: try reader.text(e.filename, field: "filename"),
                 argv: splitArgs(argv), argvTruncated: e.argv.flags & UInt16(BW_STR_TRUNCATED) != 0,
                 argvFault: e.argv.flags & UInt16(BW_STR_FAULT) != 0,
-                argc: e.argc, argcIsLowerBound: e.exec_flags & UInt16(BW_EXEC_ARGC_LOWER_BOUND) != 0)))
+                argc: e.argc, argcIsLowerBound: e.exec_flags & UInt16(BW_EXEC_ARGC_LOWER_BOUND) != 0)
+            if !v1 {
+                x.executable = try reader.walked(e.exe, field: "exe")
+                x.executableFlags = PathFlags(rawValue: e.exe_flags)
+            }
+            return Event(header: header, detail: .exec(x))
         case .open:
-            let o = reader.body(bw_open())
-            return Event(header: header, detail: .open(OpenDetail(
+            let o = v1 ? Self.upgrade(reader.body(bw_open_v1())) : reader.body(bw_open())
+            var d = OpenDetail(
                 result: o.ret, syscall: Syscall(rawValue: o.syscall) ?? .none, dirfd: o.dirfd,
                 flags: o.flags, mode: o.mode, resolve: o.resolve,
-                path: try reader.text(o.path, field: "path"))))
+                path: try reader.text(o.path, field: "path"))
+            if !v1 {
+                d.directory = try reader.walked(o.dir, field: "dir")
+                d.directoryFlags = PathFlags(rawValue: o.dir_flags)
+            }
+            return Event(header: header, detail: .open(d))
         case .connect:
             let c = reader.body(bw_connect())
             let length = min(Int(c.addr_len), Int(BW_SOCKADDR_ROOM))
@@ -111,9 +127,28 @@ public enum RecordDecoder {
         return try result.get()
     }
 
+    /// A version-1 exec's fields in the current struct (no exe: absent).
+    static func upgrade(_ o: bw_exec_v1) -> bw_exec {
+        var e = bw_exec()
+        e.ret = o.ret; e.dirfd = o.dirfd; e.at_flags = o.at_flags; e.argc = o.argc
+        e.syscall = o.syscall; e.exec_flags = o.exec_flags
+        e.filename = o.filename; e.argv = o.argv
+        return e
+    }
+
+    /// A version-1 open's fields in the current struct (no dir: absent).
+    static func upgrade(_ o: bw_open_v1) -> bw_open {
+        var e = bw_open()
+        e.ret = o.ret; e.dirfd = o.dirfd; e.flags = o.flags; e.mode = o.mode
+        e.syscall = o.syscall; e.resolve = o.resolve; e.path = o.path
+        return e
+    }
+
     /// Bytes before a kind's variable part: strings may not start inside it.
-    static func fixedSize(of kind: EventKind) -> Int {
+    static func fixedSize(of kind: EventKind, version: UInt16 = wireVersion) -> Int {
         switch kind {
+        case .exec where version == 1: return MemoryLayout<bw_exec_v1>.offset(of: \bw_exec_v1.data)!
+        case .open where version == 1: return MemoryLayout<bw_open_v1>.offset(of: \bw_open_v1.data)!
         case .exec: return MemoryLayout<bw_exec>.offset(of: \bw_exec.data)!
         case .open: return MemoryLayout<bw_open>.offset(of: \bw_open.data)!
         case .connect: return MemoryLayout<bw_connect>.offset(of: \bw_connect.data)!
@@ -153,6 +188,12 @@ public enum RecordDecoder {
                 throw .stringOutOfBounds(field: field, offset: off, length: len, recordSize: raw.count)
             }
             return raw[off..<(off + len)]
+        }
+
+        /// A string walked in the kernel: nil when absent (no walk was made).
+        func walked(_ s: bw_str, field: String) throws(DecodeError) -> WireText? {
+            if s.flags & UInt16(BW_STR_ABSENT) != 0 { return nil }
+            return try text(s, field: field)
         }
 
         func text(_ s: bw_str, field: String) throws(DecodeError) -> WireText {

@@ -40,7 +40,7 @@ public final class Replay {
             }
         case .stats(let s):
             let now = s.counters
-            if statsSeen, let line = LossReport.line(since: lastStats, now: now) { log += line }
+            if statsSeen, let line = pipeline.counters(since: lastStats, now: now, into: &out) { log += line }
             lastStats = now
             statsSeen = true
         case .clock(let offset):
@@ -48,7 +48,7 @@ public final class Replay {
         case .end(let stop, _):
             stopUnixNanos = stop
         case .metadata(let id, let m):
-            pipeline.table.setMetadata(m, for: id)
+            pipeline.setMetadata(m, for: id, into: &out)
         case .unknown:
             unknownBlocks += 1
         }

@@ -45,6 +45,18 @@ public final class MetadataResolver: @unchecked Sendable {
     }
 
     static func readDocker(_ path: String) -> ContainerMetadata? {
+        guard let json = readJSON(path), let config = json["Config"] as? [String: Any] else { return nil }
+        var name = json["Name"] as? String ?? ""
+        if name.hasPrefix("/") { name.removeFirst() }
+        // hostconfig.json sits beside it: AutoRemove is `run --rm`
+        let host = readJSON(String(path.dropLast("config.v2.json".count)) + "hostconfig.json")
+        let attached = ["AttachStdin", "AttachStdout", "AttachStderr"].contains { config[$0] as? Bool == true }
+        return ContainerMetadata(name: name, image: config["Image"] as? String ?? "",
+                                 labels: (config["Labels"] as? [String: String]) ?? [:],
+                                 autoRemove: host?["AutoRemove"] as? Bool ?? false, detached: !attached)
+    }
+
+    static func readJSON(_ path: String) -> [String: Any]? {
         // plain open/read: most lookups are for containers already gone
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -56,11 +68,6 @@ public final class MetadataResolver: @unchecked Sendable {
             bytes.append(contentsOf: chunk.prefix(n))
         }
         close(fd)
-        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let config = json["Config"] as? [String: Any] else { return nil }
-        var name = json["Name"] as? String ?? ""
-        if name.hasPrefix("/") { name.removeFirst() }
-        return ContainerMetadata(name: name, image: config["Image"] as? String ?? "",
-                                 labels: (config["Labels"] as? [String: String]) ?? [:])
+        return try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
     }
 }

@@ -134,8 +134,9 @@ struct LiveSession {
     /// - flush: after each batch; nil to go on, else the exit status.
     /// - tick: once a second with the kernel counters and a fresh clock.
     /// - watchFD: an fd whose POLLERR ends the loop (stdout's reader gone).
+    /// - reload: on SIGHUP (nil: SIGHUP stops, like the other stop signals).
     func run(record: (UnsafeRawBufferPointer) -> Void, flush: () -> Int32?,
-             tick: (KernelCounters, WallClock) -> Void, watchFD: Int32? = nil) -> Int32 {
+             tick: (KernelCounters, WallClock) -> Void, reload: (() -> Void)? = nil, watchFD: Int32? = nil) -> Int32 {
         let start = HostClock.monotonicSeconds()
         var lastTick = start
         func pump() -> Int32? {
@@ -153,7 +154,9 @@ struct LiveSession {
             _ = poll(&fds, 3, 50)
             if let status = pump() { return status }
             if fds[2].revents & Int16(POLLERR) != 0 { return 0 }
-            if signals.take() != nil { break }
+            if let sig = signals.take() {
+                if sig == SIGHUP, let reload { reload() } else { break }
+            }
             let now = HostClock.monotonicSeconds()
             if let d = args.duration, now - start >= d { break }
             if now - lastTick >= 1 {

@@ -214,12 +214,18 @@ struct Replay {
     let info: Bool
     let containers: Bool
     let realtime: Bool
+    let scoring: ScoringArgs
+    /// --alerts-only: print what `boxwatch run` printed live.
+    let alertsOnly: Bool
 
     init(_ args: Arguments) throws {
         var args = args
         info = args.flag("--info")
         containers = args.flag("--containers")
+        alertsOnly = args.flag("--alerts-only")
         output = try OutputArgs(&args)
+        scoring = try ScoringArgs(&args)  // baselines from --state-dir are read, never written
+        if alertsOnly && !scoring.enabled { throw UsageError(message: "boxwatch replay: --alerts-only needs scoring (drop --no-score)") }
         switch try args.value("--speed") ?? "max" {
         case "max": realtime = false
         case "realtime": realtime = true
@@ -243,6 +249,8 @@ struct Replay {
         defer { reader.close() }
         let out = FDWriter(fd: 1)
         let pipeline = Pipeline(filter: output.filter, formatter: output.formatter, clock: WallClock(offsetNanos: 0))
+        pipeline.scorer = scoring.makeScorer()
+        pipeline.showEvents = !alertsOnly
         let replay = BoxwatchCore.Replay(pipeline: pipeline)
         var text = "", log = ""
         var failure: DumpError?

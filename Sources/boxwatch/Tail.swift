@@ -4,33 +4,50 @@ import Glibc
 
 let boxwatchVersion = "0.1.0"
 
-/// `boxwatch tail`: load, attach, print events until stopped.
+/// `boxwatch tail`: load, attach, print scored events and alerts until
+/// stopped. `boxwatch run` is the agent: the same loop printing alerts only,
+/// with baselines kept in a state directory and SIGHUP reloading the config.
 struct Tail {
     let sensorArgs: SensorArgs
     let output: OutputArgs
+    let scoring: ScoringArgs
     /// --record FILE: also write the same records to a dump.
     let recordPath: String?
+    let agent: Bool
 
-    init(_ args: Arguments) throws {
+    init(_ args: Arguments, agent: Bool = false) throws {
         var args = args
+        self.agent = agent
         sensorArgs = try SensorArgs(&args)
         output = try OutputArgs(&args)
+        scoring = try ScoringArgs(&args, defaultStateDir: agent ? "/var/lib/boxwatch" : nil)
+        if agent && !scoring.enabled { throw UsageError(message: "boxwatch run: --no-score leaves nothing to report (use tail)") }
         recordPath = try args.value("--record")
-        if recordPath?.isEmpty == true { throw UsageError(message: "boxwatch tail: --record needs a file name") }
+        if recordPath?.isEmpty == true { throw UsageError(message: "\(args.command): --record needs a file name") }
         try args.finish()
     }
 
     func run() -> Int32 {
         let out = FDWriter(fd: 1)
+        let scorer = scoring.makeScorer()  // config errors end here, before anything loads
+        var saver = BaselineSaver(dir: scorer?.config.stateDirectory)
         let session = LiveSession(sensorArgs)
         let pipeline = Pipeline(table: session.table, filter: output.filter, formatter: output.formatter,
                                 clock: HostClock.sample())
+        pipeline.scorer = scorer
+        pipeline.showEvents = !agent
         let recorder = recordPath.map { DumpRecorder(path: $0, maxSize: nil, session: session, clock: pipeline.clock) }
         let resolver = MetadataResolver()
         pipeline.onLifecycle = { if case .started(let s, _) = $0 { resolver.request(s.info) } }
         session.requestMetadata(resolver)
         stderrWriter.write(session.attachedMessage(recordPath.map { "; recording to \($0)" } ?? ""))
-        if !output.json && isatty(1) == 1 { out.write(TextFormatter.header + "\n") }
+        if let scorer {
+            stderrWriter.write("boxwatch: scoring: threshold \(scorer.config.threshold), \(scorer.iocs.count) IOC entries, "
+                               + "\(scorer.baselines.entries.count) baselines"
+                               + (scorer.config.stateDirectory.map { " in \($0)" } ?? " (in memory)")
+                               + (scorer.config.learningMode ? ", learning mode (no alerts)" : "") + "\n")
+        }
+        if !agent && !output.json && isatty(1) == 1 { out.write(TextFormatter.header + "\n") }
         var text = ""
         text.reserveCapacity(1 << 16)
         var counters = recorder?.baseline ?? session.sensor.counters()
@@ -43,7 +60,7 @@ struct Tail {
             flush: {
                 // metadata found since the last batch applies from the next one, live and in the dump
                 for (id, m) in resolver.take() {
-                    session.table.setMetadata(m, for: id)
+                    pipeline.setMetadata(m, for: id, into: &text)
                     recorder?.metadata(id, m)
                 }
                 if let status = recorder?.flush() { return status }
@@ -60,14 +77,29 @@ struct Tail {
             tick: { now, clock in
                 recorder?.tick(now, clock)
                 pipeline.clock = clock  // follows clock steps (NTP, date -s)
-                if let line = LossReport.line(since: counters, now: now) { stderrWriter.write(line) }
+                if let line = pipeline.counters(since: counters, now: now, into: &text) { stderrWriter.write(line) }
                 counters = now
+                saver.maybeSave(scorer)
                 if pipeline.undecodable > reportedUndecodable, let e = pipeline.lastError {
                     stderrWriter.write("boxwatch: \(pipeline.undecodable - reportedUndecodable) undecodable records (last: \(e))\n")
                     reportedUndecodable = pipeline.undecodable
                 }
             },
+            reload: {
+                // SIGHUP: a bad file keeps the running configuration
+                guard let scorer else { return }
+                do {
+                    var (config, iocs) = try ScoringFiles.load(config: scoring.configPath, iocFiles: scoring.iocPaths)
+                    config.learningMode = config.learningMode || scoring.learningMode
+                    config.stateDirectory = scorer.config.stateDirectory
+                    scorer.reconfigure(config, iocs: iocs)
+                    stderrWriter.write("boxwatch: reloaded: threshold \(config.threshold), \(iocs.count) IOC entries\n")
+                } catch {
+                    stderrWriter.write("boxwatch: reload failed, keeping the previous configuration: \(error)\n")
+                }
+            },
             watchFD: 1)
+        saver.maybeSave(scorer, force: true)
         let end = recorder?.finish()
         session.sensor.close()
         return end ?? status

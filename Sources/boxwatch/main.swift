@@ -52,6 +52,8 @@ let command = argv.isEmpty ? "help" : argv.removeFirst()
 do {
     switch command {
     case "tail": exit(try Tail(arguments(for: "tail")).run())
+    case "run": exit(try Tail(arguments(for: "run"), agent: true).run())
+    case "check-config": exit(try CheckConfig(arguments(for: "check-config")).run())
     case "containers": exit(try Containers(arguments(for: "containers")).run())
     case "record": exit(try Record(arguments(for: "record")).run())
     case "replay": exit(try Replay(arguments(for: "replay")).run())
@@ -69,7 +71,7 @@ do {
     case "help", "--help", "-h":
         print(usage, terminator: "")
     default:
-        throw UsageError(message: "unknown command '\(command)' (commands: tail, containers, record, replay, preflight, version, help)")
+        throw UsageError(message: "unknown command '\(command)' (commands: tail, run, check-config, containers, record, replay, preflight, version, help)")
     }
 } catch let error as UsageError {
     fail(error.message, code: 2)

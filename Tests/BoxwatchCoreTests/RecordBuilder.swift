@@ -7,13 +7,15 @@ struct RecordBuilder {
     var bytes: [UInt8]
 
     static let headerSize = 96
-    static let execData = 136, openData = 136, connectData = 248, cgroupData = 120
-    static let execSize = 1160, openSize = 648, connectSize = 504, cgroupSize = 888
+    static let execData = 144, openData = 144, connectData = 248, cgroupData = 120
+    static let execSize = 1424, openSize = 912, connectSize = 504, cgroupSize = 888
+    /// Version 1 (older dumps): exec and open had a 136-byte fixed part.
+    static let execDataV1 = 136, openDataV1 = 136, execSizeV1 = 1160, openSizeV1 = 648
 
-    init(kind: UInt16, size: Int) {
+    init(kind: UInt16, size: Int, version: UInt16 = 2) {
         bytes = [UInt8](repeating: 0, count: size)
         put16(0, kind)
-        put16(2, 1)            // version
+        put16(2, version)
         put16(4, UInt16(size))
         put16(6, 96)           // hdr_size
     }
@@ -61,26 +63,57 @@ struct RecordBuilder {
         putString(at: 88, dataOff: dataOff, Array(h.cgroupName.utf8))
     }
 
+    /// A version-2 open; `dir` nil writes it absent (flag 4), as for an absolute path.
     static func open(_ h: Header = Header(), path: String, ret: Int64, dirfd: Int32 = -100,
                      flags: UInt32 = 0, mode: UInt32 = 0, syscall: UInt16 = 4, resolve: UInt64 = 0,
-                     pathFlags: UInt16 = 0) -> [UInt8] {
+                     pathFlags: UInt16 = 0, dir: String? = nil, dirStrFlags: UInt16 = 0,
+                     dirFlags: UInt16 = 0) -> [UInt8] {
         var b = RecordBuilder(kind: 2, size: openSize)
-        b.header(h, cgroupNameAt: openData)
+        b.header(h, cgroupNameAt: 144)
         b.put64(96, UInt64(bitPattern: ret)); b.put32(104, UInt32(bitPattern: dirfd))
-        b.put32(108, flags); b.put32(112, mode); b.put16(116, syscall); b.put64(120, resolve)
-        b.putString(at: 128, dataOff: openData + 256, Array(path.utf8), flags: pathFlags)
+        b.put32(108, flags); b.put32(112, mode); b.put16(116, syscall); b.put16(118, dirFlags)
+        b.put64(120, resolve)
+        b.putString(at: 128, dataOff: 400, Array(path.utf8), flags: pathFlags)
+        b.putString(at: 136, dataOff: 656, Array((dir ?? "").utf8), flags: dir == nil ? 4 : dirStrFlags)
         return b.bytes
     }
 
+    /// A version-1 open (648 bytes): no dir, pad at 118.
+    static func openV1(_ h: Header = Header(), path: String, ret: Int64, dirfd: Int32 = -100,
+                       flags: UInt32 = 0, syscall: UInt16 = 4) -> [UInt8] {
+        var b = RecordBuilder(kind: 2, size: openSizeV1, version: 1)
+        b.header(h, cgroupNameAt: 136)
+        b.put64(96, UInt64(bitPattern: ret)); b.put32(104, UInt32(bitPattern: dirfd))
+        b.put32(108, flags); b.put16(116, syscall)
+        b.putString(at: 128, dataOff: 392, Array(path.utf8))
+        return b.bytes
+    }
+
+    /// A version-2 exec; `exe` nil writes it absent (flag 4), as for a failed exec.
     static func exec(_ h: Header = Header(), filename: String, argv: [String], ret: Int32 = 0,
-                     argc: UInt32? = nil, syscall: UInt16 = 1, argvFlags: UInt16 = 0, execFlags: UInt16 = 0) -> [UInt8] {
+                     argc: UInt32? = nil, syscall: UInt16 = 1, argvFlags: UInt16 = 0, execFlags: UInt16 = 0,
+                     exe: String? = nil, exeStrFlags: UInt16 = 0, exeFlags: UInt16 = 0) -> [UInt8] {
         var b = RecordBuilder(kind: 1, size: execSize)
-        b.header(h, cgroupNameAt: execData)
+        b.header(h, cgroupNameAt: 144)
         b.put32(96, UInt32(bitPattern: ret)); b.put32(100, UInt32(bitPattern: -100))
         b.put32(108, argc ?? UInt32(argv.count)); b.put16(112, syscall); b.put16(114, execFlags)
-        b.putString(at: 120, dataOff: execData + 256, Array(filename.utf8))
+        b.put16(116, exeFlags)
+        b.putString(at: 120, dataOff: 400, Array(filename.utf8))
         let blob: [UInt8] = argv.flatMap { Array($0.utf8) + [UInt8(0)] }
-        b.putString(at: 128, dataOff: execData + 512, blob, flags: argvFlags)
+        b.putString(at: 128, dataOff: 656, blob, flags: argvFlags)
+        b.putString(at: 136, dataOff: 1168, Array((exe ?? "").utf8), flags: exe == nil ? 4 : exeStrFlags)
+        return b.bytes
+    }
+
+    /// A version-1 exec (1160 bytes): no exe, u32 pad at 116.
+    static func execV1(_ h: Header = Header(), filename: String, argv: [String], ret: Int32 = 0) -> [UInt8] {
+        var b = RecordBuilder(kind: 1, size: execSizeV1, version: 1)
+        b.header(h, cgroupNameAt: 136)
+        b.put32(96, UInt32(bitPattern: ret)); b.put32(100, UInt32(bitPattern: -100))
+        b.put32(108, UInt32(argv.count)); b.put16(112, 1)
+        b.putString(at: 120, dataOff: 392, Array(filename.utf8))
+        let blob: [UInt8] = argv.flatMap { Array($0.utf8) + [UInt8(0)] }
+        b.putString(at: 128, dataOff: 648, blob)
         return b.bytes
     }
 

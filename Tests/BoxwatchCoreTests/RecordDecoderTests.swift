@@ -110,6 +110,7 @@ final class RecordDecoderTests: XCTestCase {
     /// Every malformed record is an error value naming what was wrong.
     func testMalformedRecords() {
         let good = RecordBuilder.open(path: "/etc/hostname", ret: 3)
+        let v1 = RecordBuilder.openV1(path: "/etc/hostname", ret: 3)
         func mutate(_ f: (inout RecordBuilder) -> Void) -> [UInt8] {
             var b = RecordBuilder(kind: 2, size: good.count)
             b.bytes = good
@@ -121,18 +122,30 @@ final class RecordDecoderTests: XCTestCase {
             ("shorter than header", Array(good.prefix(95)), .shorterThanHeader(size: 95, headerSize: 96)),
             ("unknown kind", mutate { $0.put16(0, 99) }, .unknownKind(99)),
             ("kind zero", mutate { $0.put16(0, 0) }, .unknownKind(0)),
-            ("future version", mutate { $0.put16(2, 2) }, .unsupportedVersion(found: 2, supported: 1)),
+            ("future version", mutate { $0.put16(2, 3) }, .unsupportedVersion(found: 3, supported: [1, 2])),
+            ("version zero", mutate { $0.put16(2, 0) }, .unsupportedVersion(found: 0, supported: [1, 2])),
             ("header size", mutate { $0.put16(6, 104) }, .headerSizeMismatch(found: 104, expected: 96)),
-            ("size larger than delivered", mutate { $0.put16(4, 700) }, .sizeMismatch(declared: 700, actual: 648)),
-            ("size smaller than delivered", mutate { $0.put16(4, 96) }, .sizeMismatch(declared: 96, actual: 648)),
-            ("body cut", { var b = Array(good.prefix(120)); b[4] = 120; b[5] = 0; return b }(),
-             .shorterThanBody(kind: .open, size: 120, needed: 136)),
-            ("string past end", mutate { $0.put16(128, 640); $0.put16(130, 20) },
-             .stringOutOfBounds(field: "path", offset: 640, length: 20, recordSize: 648)),
+            ("size larger than delivered", mutate { $0.put16(4, 1000) }, .sizeMismatch(declared: 1000, actual: 912)),
+            ("size smaller than delivered", mutate { $0.put16(4, 96) }, .sizeMismatch(declared: 96, actual: 912)),
+            ("body cut", { var b = Array(good.prefix(140)); b[4] = 140; b[5] = 0; return b }(),
+             .shorterThanBody(kind: .open, size: 140, needed: 144)),
+            ("string past end", mutate { $0.put16(128, 900); $0.put16(130, 20) },
+             .stringOutOfBounds(field: "path", offset: 900, length: 20, recordSize: 912)),
             ("string inside fixed part", mutate { $0.put16(128, 100); $0.put16(130, 4) },
-             .stringOutOfBounds(field: "path", offset: 100, length: 4, recordSize: 648)),
+             .stringOutOfBounds(field: "path", offset: 100, length: 4, recordSize: 912)),
+            // 136 is where version 1's strings may start, inside version 2's fixed part
+            ("string inside v2 fixed part", mutate { $0.put16(128, 136); $0.put16(130, 4) },
+             .stringOutOfBounds(field: "path", offset: 136, length: 4, recordSize: 912)),
+            ("dir past end", mutate { $0.put16(136, 656); $0.put16(138, 257); $0.put16(140, 0) },
+             .stringOutOfBounds(field: "dir", offset: 656, length: 257, recordSize: 912)),
             ("cgroup name past end", mutate { $0.put16(88, 0xffff); $0.put16(90, 0xffff) },
-             .stringOutOfBounds(field: "cgroup_name", offset: 0xffff, length: 0xffff, recordSize: 648)),
+             .stringOutOfBounds(field: "cgroup_name", offset: 0xffff, length: 0xffff, recordSize: 912)),
+            ("v1 body cut", { var b = Array(v1.prefix(120)); b[4] = 120; b[5] = 0; return b }(),
+             .shorterThanBody(kind: .open, size: 120, needed: 136)),
+            ("v1 string past end", { var b = v1; b[128] = 0x80; b[129] = 0x02; b[130] = 20; return b }(),
+             .stringOutOfBounds(field: "path", offset: 640, length: 20, recordSize: 648)),
+            ("v1 exec body cut", { var b = Array(RecordBuilder.execV1(filename: "/x", argv: []).prefix(130)); b[4] = 130; b[5] = 0; return b }(),
+             .shorterThanBody(kind: .exec, size: 130, needed: 136)),
         ]
         for (name, bytes, expected) in cases {
             XCTAssertThrowsError(try RecordDecoder.decode(bytes), name) { error in

@@ -14,6 +14,21 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<bw_cgroup>.size, RecordBuilder.cgroupSize)
         XCTAssertEqual(MemoryLayout<bw_config>.size, 16)
         XCTAssertEqual(MemoryLayout<bw_fork>.size, 104)
+        XCTAssertEqual(RecordBuilder.execSize, 1424)
+        XCTAssertEqual(RecordBuilder.openSize, 912)
+        XCTAssertEqual(MemoryLayout<bw_exec_v1>.size, 1160)
+        XCTAssertEqual(MemoryLayout<bw_open_v1>.size, 648)
+    }
+
+    func testVersions() {
+        XCTAssertEqual(RecordDecoder.wireVersion, 2)
+        XCTAssertEqual(RecordDecoder.readableVersions, [1, 2])
+        XCTAssertEqual(BW_WALK_ROOM, 256)
+        XCTAssertEqual([BW_PATH_NOT_DIR, BW_PATH_DELETED, BW_PATH_OUTSIDE_ROOT, BW_PATH_DETACHED], [1, 2, 4, 8])
+        XCTAssertEqual(PathFlags.notDirectory.rawValue, 1)
+        XCTAssertEqual(PathFlags.deleted.rawValue, 2)
+        XCTAssertEqual(PathFlags.outsideRoot.rawValue, 4)
+        XCTAssertEqual(PathFlags.detached.rawValue, 8)
     }
 
     func testHeaderOffsets() {
@@ -32,11 +47,26 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.argc), 108)
         XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.filename), 120)
         XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.argv), 128)
+        XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.exec_flags), 114)
+        XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.exe_flags), 116)
+        XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.exe), 136)
+        XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.data), 144)
         XCTAssertEqual(MemoryLayout<bw_exec>.offset(of: \.data), RecordBuilder.execData)
         XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.ret), 96)
+        XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.syscall), 116)
+        XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.dir_flags), 118)
         XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.resolve), 120)
         XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.path), 128)
+        XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.dir), 136)
+        XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.data), 144)
         XCTAssertEqual(MemoryLayout<bw_open>.offset(of: \.data), RecordBuilder.openData)
+        // version 1, as older dumps have it
+        XCTAssertEqual(MemoryLayout<bw_exec_v1>.offset(of: \.filename), 120)
+        XCTAssertEqual(MemoryLayout<bw_exec_v1>.offset(of: \.argv), 128)
+        XCTAssertEqual(MemoryLayout<bw_exec_v1>.offset(of: \.data), 136)
+        XCTAssertEqual(MemoryLayout<bw_open_v1>.offset(of: \.resolve), 120)
+        XCTAssertEqual(MemoryLayout<bw_open_v1>.offset(of: \.path), 128)
+        XCTAssertEqual(MemoryLayout<bw_open_v1>.offset(of: \.data), 136)
         XCTAssertEqual(MemoryLayout<bw_connect>.offset(of: \.addr), 120)
         XCTAssertEqual(MemoryLayout<bw_connect>.offset(of: \.data), RecordBuilder.connectData)
         XCTAssertEqual(MemoryLayout<bw_cgroup>.offset(of: \.path), 112)

@@ -58,8 +58,9 @@ final class HostEventsTests: XCTestCase {
         // relative openat with a directory fd: the path as passed, the dirfd, the fd returned
         let fds = relative.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
         XCTAssertEqual(fds.count, 2, relative.stdout + relative.stderr)
-        let rel = events.of(pid: relative.pid).actions("open").filter { $0.filePath == "hostname" }
+        let rel = events.of(pid: relative.pid).actions("open").filter { $0.string("boxwatch.path") == "hostname" }
         XCTAssertEqual(rel.count, 1, "\(rel)")
+        XCTAssertEqual(rel.first?.filePath, "/etc/hostname")  // resolved in the kernel (wire v2)
         XCTAssertEqual(rel.first?.int("boxwatch.dirfd"), fds.first)
         XCTAssertEqual(rel.first?.int("boxwatch.ret"), fds.last)
         XCTAssertEqual(rel.first?.string("boxwatch.syscall"), "openat")

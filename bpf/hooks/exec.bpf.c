@@ -5,13 +5,15 @@
  * copy of the file name (bprm->filename) and the new image's argv (already on
  * the new stack, so no page faults) can be read. A failed exec never reaches
  * that point: sys_exit emits it, reading the caller's registers and strings,
- * which a failed exec leaves intact.
+ * which a failed exec leaves intact. A success also carries the executable's
+ * path walked from bprm->file (a memfd or other fileless exec shows as such).
  */
 #include "boxwatch.bpf.h"
 
 #define EXEC_DATA offsetof(struct bw_exec, data)
 #define EXEC_FILENAME (EXEC_DATA + BW_CGROUP_NAME_ROOM)
 #define EXEC_ARGV (EXEC_FILENAME + BW_PATH_ROOM)
+#define EXEC_EXE (EXEC_ARGV + BW_ARGV_ROOM)
 #define ARG_ROOM (BW_ARGV_ROOM / 2) /* one argument's room on the failure path */
 #define MAX_ARGS 64                 /* pointers counted on the failure path */
 
@@ -57,6 +59,9 @@ int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_
 	e->_pad = 0;
 	bw_cgroup_name(e, EXEC_DATA);
 	bw_str_kernel(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, BPF_CORE_READ(bprm, filename));
+	struct file *f = BPF_CORE_READ(bprm, file);
+	e->exe_flags = bw_walk_path(e, &e->exe, EXEC_EXE, BPF_CORE_READ(f, f_path.dentry),
+				    BPF_CORE_READ(f, f_path.mnt));
 
 	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	__u64 start = BPF_CORE_READ(mm, arg_start);
@@ -143,7 +148,12 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	e->ret = ret;
 	fill_syscall(e, &a);
 	e->exec_flags = 0;
+	e->exe_flags = 0;
 	e->_pad = 0;
+	e->exe.off = EXEC_EXE;
+	e->exe.len = 0;
+	e->exe.flags = BW_STR_ABSENT; /* no file was executed */
+	e->exe._pad = 0;
 	bw_cgroup_name(e, EXEC_DATA);
 	bw_str_user(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, (const void *)a.arg[0]);
 

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* file open: open, openat, openat2, creat (x86_64). One record at exit with
  * the path as passed, dirfd, flags, mode, openat2's resolve and the result;
- * the arguments come from the saved registers, so no enter hook is needed. */
+ * the arguments come from the saved registers, so no enter hook is needed.
+ * A relative path also gets the directory it starts from (dirfd's file, or the
+ * cwd), walked in the kernel at exit; an absolute one skips the walk. */
 #include "boxwatch.bpf.h"
 
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define OPEN_DATA offsetof(struct bw_open, data)
+#define OPEN_PATH (OPEN_DATA + BW_CGROUP_NAME_ROOM)
+#define OPEN_DIR (OPEN_PATH + BW_PATH_ROOM)
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sys)
 {
@@ -21,7 +25,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	const void *path;
 	e->ret = ctx->ret;
 	e->syscall = sys;
-	e->_pad = 0;
+	e->dir_flags = 0;
 	e->resolve = 0;
 	switch (sys) {
 	case BW_SYS_OPEN:    /* open(path, flags, mode) */
@@ -53,7 +57,27 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		e->mode = a.a[3];
 	}
 	bw_cgroup_name(e, OPEN_DATA);
-	bw_str_user(e, &e->path, OPEN_DATA + BW_CGROUP_NAME_ROOM, BW_PATH_ROOM, path);
+	bw_str_user(e, &e->path, OPEN_PATH, BW_PATH_ROOM, path);
+
+	/* the directory a relative path starts from, only for a relative path
+	 * (its first byte, as read into the record, is not '/') */
+	e->dir.off = OPEN_DIR;
+	e->dir.len = 0;
+	e->dir.flags = BW_STR_ABSENT;
+	e->dir._pad = 0;
+	if (!(e->path.flags & (BW_STR_FAULT | BW_STR_ABSENT)) && ((char *)e)[OPEN_PATH] != '/') {
+		struct dentry *d = NULL;
+		struct vfsmount *vm = NULL;
+		if (bw_dirfd_path(e->dirfd, &d, &vm)) {
+			__u16 pf = bw_walk_path(e, &e->dir, OPEN_DIR, d, vm);
+			umode_t mode = BPF_CORE_READ(d, d_inode, i_mode);
+			if ((mode & S_IFMT) != S_IFDIR)
+				pf |= BW_PATH_NOT_DIR;
+			e->dir_flags = pf;
+		} else {
+			e->dir.flags = BW_STR_FAULT;
+		}
+	}
 	bw_submit(e, BW_KIND_OPEN);
 	return 0;
 }

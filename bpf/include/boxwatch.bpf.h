@@ -76,6 +76,22 @@ struct bw_argv_map {
 };
 BW_MAP struct bw_argv_map argv_bufs SEC(".maps");
 
+/* Per-thread room to build a walked path backward (bpf_loop callbacks cannot
+ * write the ring record). The path is built in [0, BW_WALK_ROOM); the second
+ * half is slack so that the verifier can bound a name's copy (up to 255 bytes
+ * at an offset up to 255) without reasoning about their sum. */
+struct bw_walk_buf {
+	char buf[2 * BW_WALK_ROOM];
+};
+
+struct bw_walk_map {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bw_walk_buf);
+};
+BW_MAP struct bw_walk_map walk_bufs SEC(".maps");
+
 #ifdef BW_DEFINE_MAPS
 const volatile struct bw_config bw_cfg = {};
 #else
@@ -264,6 +280,165 @@ static __always_inline void bw_cgroup_name(void *rec, __u16 off)
 		}
 	}
 	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, BPF_CORE_READ(dfl, kn, name));
+}
+
+/* ---- paths walked in the kernel: open's dir, exec's exe ----
+ * The way d_path() does it (fs/d_path.c, prepend_path), without its locks:
+ * from a dentry up through d_parent to the task's root (task->fs->root, so a
+ * chrooted or containerised task gets its path as it sees it), crossing each
+ * mount at its root to the mountpoint in the parent mount. A rename racing the
+ * walk can give a path that never existed; no lock can be taken here. */
+#define S_IFDIR 0040000
+#define BW_WALK_STEPS 64  /* names prepended plus mounts crossed */
+#define BW_NAME_MAX 255
+
+struct bw_walk {
+	struct dentry *dentry;      /* next to prepend */
+	struct mount *mnt;          /* the mount it is seen through */
+	struct dentry *root_dentry; /* the task's root */
+	struct mount *root_mnt;
+	__u32 pos;                  /* the path so far is buf[pos, BW_WALK_ROOM) */
+	__u16 str_flags;            /* BW_STR_* */
+	__u16 path_flags;           /* BW_PATH_* */
+	__u32 done;                 /* the walk ended at a root */
+	__u32 _pad;
+};
+
+static __always_inline struct mount *bw_real_mount(struct vfsmount *m)
+{
+	return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* Prepends "/" and d's name to the path in the buffer; false when it does not fit. */
+static __always_inline bool bw_walk_prepend(struct bw_walk *w, struct dentry *d)
+{
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+	__u32 pos = w->pos;
+	if (pos > BW_WALK_ROOM || len > BW_NAME_MAX || len + 1 > pos) {
+		w->str_flags |= BW_STR_TRUNCATED;
+		return false;
+	}
+	__u32 at = pos - len - 1; /* < BW_WALK_ROOM by the check above */
+	barrier_var(at);          /* the mask tells the verifier, which cannot relate pos and len */
+	at &= BW_WALK_ROOM - 1;
+	struct bw_walk_buf *b = bpf_task_storage_get(&walk_bufs, bpf_get_current_task_btf(), 0, 0);
+	if (!b || bpf_probe_read_kernel(b->buf + at + 1, len, BPF_CORE_READ(d, d_name.name))) {
+		w->str_flags |= BW_STR_FAULT;
+		return false;
+	}
+	b->buf[at] = '/';
+	w->pos = at;
+	return true;
+}
+
+static long bw_walk_step(__u32 i, struct bw_walk *w)
+{
+	struct dentry *d = w->dentry;
+	struct mount *m = w->mnt;
+	if (d == w->root_dentry && m == w->root_mnt) {
+		w->done = 1;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		struct mount *up = BPF_CORE_READ(m, mnt_parent);
+		if (up && up != m) { /* cross to the mountpoint in the parent mount */
+			w->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+			w->mnt = up;
+			return 0;
+		}
+		/* the top of the mount tree, and the task's root was not on the way */
+		w->path_flags |= BW_PATH_OUTSIDE_ROOT;
+		w->done = 1;
+		return 1;
+	}
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		/* a root dentry that is not its mount's root: no place in the tree
+		 * (memfd, anonymous files); d_path() names these "/<name>" too */
+		if (w->pos == BW_WALK_ROOM && bw_walk_prepend(w, d))
+			w->done = 1;
+		w->path_flags |= BW_PATH_DETACHED;
+		return 1;
+	}
+	if (!bw_walk_prepend(w, d))
+		return 1;
+	w->dentry = parent;
+	return 0;
+}
+
+/* Walks (dentry, vfsmount) to the task's root into the record's string `s`
+ * at `off` (room BW_WALK_ROOM), and returns its BW_PATH_* flags. */
+static __always_inline __u16 bw_walk_path(void *rec, struct bw_str *s, __u16 off,
+					  struct dentry *d, struct vfsmount *vm)
+{
+	s->off = off;
+	s->len = 0;
+	s->flags = 0;
+	s->_pad = 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct bw_walk_buf *b = bpf_task_storage_get(&walk_bufs, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!b || !d || !vm) {
+		s->flags = BW_STR_FAULT;
+		return 0;
+	}
+	struct bw_walk w = {
+		.dentry = d,
+		.mnt = bw_real_mount(vm),
+		.root_dentry = BPF_CORE_READ(t, fs, root.dentry),
+		.root_mnt = bw_real_mount(BPF_CORE_READ(t, fs, root.mnt)),
+		.pos = BW_WALK_ROOM,
+	};
+	/* d_unlinked(): unhashed, and not a root */
+	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
+		w.path_flags |= BW_PATH_DELETED;
+	bpf_loop(BW_WALK_STEPS, bw_walk_step, &w, 0);
+	if (!w.done)
+		w.str_flags |= BW_STR_TRUNCATED; /* out of room or steps (or a fault) */
+	__u32 pos = w.pos;
+	if (w.str_flags & BW_STR_FAULT) {
+		s->flags = BW_STR_FAULT;
+		return w.path_flags;
+	}
+	if (pos >= BW_WALK_ROOM) {
+		/* nothing prepended: the walk started at the root */
+		b->buf[BW_WALK_ROOM - 1] = '/';
+		pos = BW_WALK_ROOM - 1;
+	} else if (w.str_flags & BW_STR_TRUNCATED) {
+		pos++; /* a cut path does not start with '/': it is not absolute */
+	}
+	pos &= BW_WALK_ROOM - 1; /* < BW_WALK_ROOM here; the mask is for the verifier */
+	__u32 n = BW_WALK_ROOM - pos;
+	if (n && bpf_probe_read_kernel(rec + off, n, b->buf + pos)) {
+		s->flags = BW_STR_FAULT;
+		return w.path_flags;
+	}
+	s->len = n;
+	s->flags = w.str_flags;
+	return w.path_flags;
+}
+
+/* The directory a relative path starts from: dirfd's file, or the cwd for
+ * AT_FDCWD. False when dirfd is not an open file. */
+static __always_inline bool bw_dirfd_path(int dirfd, struct dentry **d, struct vfsmount **vm)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (dirfd == AT_FDCWD) {
+		*d = BPF_CORE_READ(t, fs, pwd.dentry);
+		*vm = BPF_CORE_READ(t, fs, pwd.mnt);
+		return *d && *vm;
+	}
+	if (dirfd < 0)
+		return false;
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || (__u32)dirfd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[dirfd]) || !f)
+		return false;
+	*d = BPF_CORE_READ(f, f_path.dentry);
+	*vm = BPF_CORE_READ(f, f_path.mnt);
+	return *d && *vm;
 }
 
 #endif /* BOXWATCH_BPF_H */

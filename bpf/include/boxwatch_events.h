@@ -17,7 +17,11 @@
 #include <linux/types.h>
 #endif
 
-#define BW_WIRE_VERSION 1
+/* 2: open records carry `dir` (the directory a relative path starts from,
+ * walked in the kernel) and exec records `exe` (the executable's path, walked
+ * from bprm->file). Decoders still read version 1, whose layouts of those two
+ * kinds are kept below as bw_open_v1 and bw_exec_v1. */
+#define BW_WIRE_VERSION 2
 
 enum bw_kind {
 	BW_KIND_EXEC = 1,
@@ -101,6 +105,24 @@ struct bw_hdr {
 #define BW_ARGV_ROOM 512
 #define BW_CGROUP_PATH_ROOM 512
 #define BW_SOCKADDR_ROOM 128 /* sockaddr_un is 110 bytes; larger lengths are clamped */
+#define BW_WALK_ROOM 256     /* a path walked in the kernel (open's dir, exec's exe) */
+
+/* A path walked in the kernel from a dentry up to the task's root
+ * (task->fs->root), crossing mounts: open's `dir`, exec's `exe`. Built
+ * forward: the bw_str holds "/a/b/c" as the task sees it ("/" for the root
+ * itself). BW_STR_TRUNCATED: the room (BW_WALK_ROOM) or the step limit (64
+ * names plus mounts crossed) ran out before the root; the string then holds
+ * the components nearest the file, without the leading '/', e.g. "b/c".
+ * BW_STR_FAULT: there was nothing to walk (open: dirfd is not an open file).
+ * BW_STR_ABSENT: no walk was made (open: the path is absolute; exec: failed).
+ * What the walk found is said by the record's BW_PATH_* flags: */
+#define BW_PATH_NOT_DIR 0x1      /* open: dirfd's file is not a directory (dir is that file's path) */
+#define BW_PATH_DELETED 0x2      /* the file or directory was removed (d_unlinked): the path is where it was */
+#define BW_PATH_OUTSIDE_ROOT 0x4 /* the walk reached the top of its mount tree without meeting the
+				    task's root (chroot or container escape, a dirfd from elsewhere):
+				    the path is from that tree's root */
+#define BW_PATH_DETACHED 0x8     /* a dentry with no place in any tree (memfd, anonymous files): the
+				    string is "/" and its own name, e.g. "/memfd:x" */
 
 /* bw_exec.exec_flags */
 #define BW_EXEC_ARGC_LOWER_BOUND 0x1 /* argc counted up to a limit on a failed exec */
@@ -113,10 +135,12 @@ struct bw_exec {
 	__u32 argc;         /* true argument count (see exec_flags) */
 	__u16 syscall;      /* enum bw_syscall */
 	__u16 exec_flags;   /* BW_EXEC_* */
-	__u32 _pad;
+	__u16 exe_flags;    /* BW_PATH_* of exe */
+	__u16 _pad;
 	struct bw_str filename; /* success: the kernel's bprm->filename; failure: the user string */
 	struct bw_str argv;     /* arguments, each ended by NUL; truncated flag on the str */
-	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM + BW_ARGV_ROOM];
+	struct bw_str exe;      /* success: bprm->file's path, walked; failure: absent */
+	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM + BW_ARGV_ROOM + BW_WALK_ROOM];
 };
 
 struct bw_open {
@@ -126,9 +150,40 @@ struct bw_open {
 	__u32 flags;        /* open flags (O_*) */
 	__u32 mode;
 	__u16 syscall;      /* enum bw_syscall */
-	__u16 _pad;
+	__u16 dir_flags;    /* BW_PATH_* of dir */
 	__u64 resolve;      /* openat2's how.resolve (RESOLVE_*) */
 	struct bw_str path; /* as passed */
+	struct bw_str dir;  /* relative path: the directory it starts from (dirfd's, or the cwd),
+			       walked at exit; absolute path: absent */
+	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM + BW_WALK_ROOM];
+};
+
+/* Version-1 layouts of the two kinds version 2 changed, for decoders of old
+ * dumps; the programs write version 2 only. */
+struct bw_exec_v1 {
+	struct bw_hdr hdr;
+	__s32 ret;
+	__s32 dirfd;
+	__u32 at_flags;
+	__u32 argc;
+	__u16 syscall;
+	__u16 exec_flags;
+	__u32 _pad;
+	struct bw_str filename;
+	struct bw_str argv;
+	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM + BW_ARGV_ROOM];
+};
+
+struct bw_open_v1 {
+	struct bw_hdr hdr;
+	__s64 ret;
+	__s32 dirfd;
+	__u32 flags;
+	__u32 mode;
+	__u16 syscall;
+	__u16 _pad;
+	__u64 resolve;
+	struct bw_str path;
 	char data[BW_CGROUP_NAME_ROOM + BW_PATH_ROOM];
 };
 
@@ -175,10 +230,21 @@ struct bw_config {
 #define BW_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), "wire size of " #t)
 BW_ASSERT_SIZE(bw_str, 8);
 BW_ASSERT_SIZE(bw_hdr, 96);
-BW_ASSERT_SIZE(bw_exec, 96 + 40 + 1024);
-BW_ASSERT_SIZE(bw_open, 96 + 40 + 512);
+BW_ASSERT_SIZE(bw_exec, 96 + 48 + 1280);
+BW_ASSERT_SIZE(bw_open, 96 + 48 + 768);
+BW_ASSERT_SIZE(bw_exec_v1, 96 + 40 + 1024);
+BW_ASSERT_SIZE(bw_open_v1, 96 + 40 + 512);
 BW_ASSERT_SIZE(bw_connect, 96 + 24 + 128 + 256);
 BW_ASSERT_SIZE(bw_cgroup, 96 + 24 + 768);
 BW_ASSERT_SIZE(bw_fork, 96 + 8);
+#define BW_ASSERT_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), "wire offset of " #t "." #f)
+BW_ASSERT_OFF(bw_exec, exe_flags, 116);
+BW_ASSERT_OFF(bw_exec, exe, 136);
+BW_ASSERT_OFF(bw_exec, data, 144);
+BW_ASSERT_OFF(bw_open, dir_flags, 118);
+BW_ASSERT_OFF(bw_open, dir, 136);
+BW_ASSERT_OFF(bw_open, data, 144);
+BW_ASSERT_OFF(bw_exec_v1, data, 136);
+BW_ASSERT_OFF(bw_open_v1, data, 136);
 
 #endif /* BOXWATCH_EVENTS_H */

@@ -66,7 +66,7 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
         let isV4 = if case .v4 = ip.normalized { true } else { false }
         var bits = isV4 ? 128 : 128
         if parts.count == 2 {
-            guard let n = Int(parts[1]), parts[1].allSatisfy(\.isASCII), n >= 0, n <= (isV4 ? 32 : 128) else { return nil }
+            guard parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(parts[1]), n >= 0, n <= (isV4 ? 32 : 128) else { return nil }
             bits = isV4 ? 96 + n : n
         }
         let k = ip.key128

@@ -1,0 +1,226 @@
+/// What each image did while it was learning: the paths it opened and
+/// executed and the external addresses it reached. After the learning period
+/// a baseline is frozen, so an intruder's activity is never learned as normal.
+///
+/// Memory is bounded however many paths a container touches: a directory
+/// with more than `foldChildren` learned children is folded into one
+/// "dir/*" entry covering its whole tree, and a baseline over its entry cap
+/// folds its busiest directory; images beyond `maxImages` are forgotten
+/// oldest first.
+public final class BaselineStore {
+    public final class Entry {
+        /// Wall-clock time of the image's first event (Unix ns).
+        public fileprivate(set) var firstSeen: Int64
+        public fileprivate(set) var containers = 0
+        public fileprivate(set) var paths = FoldingPathSet()
+        public fileprivate(set) var destinations: Set<String> = []
+        /// Past the learning period when it was last saved or checked.
+        public fileprivate(set) var frozen = false
+
+        init(firstSeen: Int64) { self.firstSeen = firstSeen }
+    }
+
+    public private(set) var entries: [String: Entry] = [:]
+    private var order: [String] = []
+    public var maxEntries: Int
+    public var maxImages: Int
+    /// Whether anything changed since the last `serialize()`.
+    public private(set) var dirty = false
+
+    public init(maxEntries: Int = 4096, maxImages: Int = 512) {
+        self.maxEntries = maxEntries
+        self.maxImages = maxImages
+    }
+
+    public func entry(_ key: String, at now: Int64) -> Entry {
+        if let e = entries[key] { return e }
+        let e = Entry(firstSeen: now)
+        entries[key] = e
+        order.append(key)
+        dirty = true
+        if order.count > maxImages {
+            let old = order.removeFirst()
+            entries[old] = nil
+        }
+        return e
+    }
+
+    public func isLearning(_ e: Entry, at now: Int64, config: ScoringConfig) -> Bool {
+        if e.frozen { return false }
+        let learning = Double(now &- e.firstSeen) / 1e9 < config.learningSeconds || e.containers < config.learningMinContainers
+        if !learning { e.frozen = true; dirty = true }
+        return learning
+    }
+
+    public func countContainer(_ e: Entry) {
+        e.containers += 1
+        dirty = true
+    }
+
+    /// Learns a path; returns whether it was new.
+    @discardableResult
+    public func learn(path: String, in e: Entry) -> Bool {
+        let added = e.paths.insert(path, cap: maxEntries)
+        if added { dirty = true }
+        return added
+    }
+
+    public func learn(destination: String, in e: Entry) {
+        guard e.destinations.count < maxEntries else { return }
+        if e.destinations.insert(destination).inserted { dirty = true }
+    }
+
+    // MARK: persistence (text, one line per fact; the host writes it atomically)
+
+    static let magic = "boxwatch-baselines 1"
+
+    /// The whole store as text: `image <first-ns> <containers> <frozen> <key>`
+    /// then its `path <p>`, `dir <d>` (folded) and `dest <ip>` lines.
+    public func serialize() -> String {
+        var s = Self.magic + "\n"
+        for key in order {
+            guard let e = entries[key] else { continue }
+            s += "image \(e.firstSeen) \(e.containers) \(e.frozen ? 1 : 0) \(Self.escape(key))\n"
+            for p in e.paths.folded.sorted() { s += "dir \(Self.escape(p))\n" }
+            for p in e.paths.exact.sorted() { s += "path \(Self.escape(p))\n" }
+            for d in e.destinations.sorted() { s += "dest \(Self.escape(d))\n" }
+        }
+        dirty = false
+        return s
+    }
+
+    /// Reads what `serialize` wrote; a damaged file is an error with its line.
+    public static func parse(_ text: String, file: String, maxEntries: Int = 4096, maxImages: Int = 512) throws(ConfigError) -> BaselineStore {
+        let store = BaselineStore(maxEntries: maxEntries, maxImages: maxImages)
+        var current: Entry?
+        var lineNo = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNo += 1
+            if lineNo == 1 {
+                guard line == magic else { throw ConfigError(file: file, line: 1, column: 1, "not a boxwatch baseline file (expected \"\(magic)\")") }
+                continue
+            }
+            if line.isEmpty { continue }
+            let fields = line.split(separator: " ", maxSplits: 1)
+            let rest = fields.count > 1 ? String(fields[1]) : ""
+            func bad(_ why: String) -> ConfigError { ConfigError(file: file, line: lineNo, column: 1, why) }
+            switch fields[0] {
+            case "image":
+                let parts = rest.split(separator: " ", maxSplits: 3)
+                guard parts.count == 4, let first = Int64(parts[0]), let n = Int(parts[1]), n >= 0,
+                      parts[2] == "0" || parts[2] == "1", let key = unescape(parts[3]) else {
+                    throw bad("malformed image line")
+                }
+                let e = store.entry(key, at: first)
+                e.containers = n
+                e.frozen = parts[2] == "1"
+                current = e
+            case "path", "dir", "dest":
+                guard let e = current else { throw bad("\(fields[0]) line before any image line") }
+                guard let value = unescape(Substring(rest)), !value.isEmpty else { throw bad("malformed \(fields[0]) value") }
+                switch fields[0] {
+                case "path": e.paths.insert(value, cap: maxEntries)
+                case "dir": e.paths.fold(value)
+                default: e.destinations.insert(value)
+                }
+            default:
+                throw bad("unknown line type \"\(fields[0].prefix(20))\"")
+            }
+        }
+        store.dirty = false
+        return store
+    }
+
+    /// Keeps each value on one line: backslash, newline and space-free form.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func unescape(_ s: Substring) -> String? {
+        var out = ""
+        var it = s.unicodeScalars.makeIterator()
+        while let u = it.next() {
+            guard u == "\\" else { out.unicodeScalars.append(u); continue }
+            switch it.next() {
+            case "\\": out += "\\"
+            case "n": out += "\n"
+            case "r": out += "\r"
+            default: return nil
+            }
+        }
+        return out
+    }
+}
+
+/// A set of absolute paths that folds busy directories: once a directory
+/// has more than `foldChildren` learned children it becomes one entry that
+/// covers its whole tree. Lookups walk the path's ancestors: O(depth).
+public struct FoldingPathSet {
+    public private(set) var exact: Set<String> = []
+    public private(set) var folded: Set<String> = []
+    private var children: [String: Int] = [:]
+    public static let foldChildren = 64
+
+    public var count: Int { exact.count + folded.count }
+
+    public func contains(_ path: String) -> Bool {
+        if exact.contains(path) { return true }
+        guard !folded.isEmpty else { return false }
+        var p = Substring(path)
+        while let slash = p.lastIndex(of: "/") {
+            p = p[..<slash]
+            if folded.contains(p.isEmpty ? "/" : String(p)) { return true }
+        }
+        return false
+    }
+
+    /// Adds `path`; folds its parent when it gets too many children and the
+    /// busiest directory when the set passes `cap`. Returns whether it was new.
+    @discardableResult
+    public mutating func insert(_ path: String, cap: Int) -> Bool {
+        guard !contains(path) else { return false }
+        exact.insert(path)
+        let parent = Self.parent(of: path)
+        let n = children[parent, default: 0] + 1
+        children[parent] = n
+        if n > Self.foldChildren { fold(parent) }
+        // over the cap: fold the busiest directory; where no directory has two
+        // entries, the path's top directory, and at last the root
+        var rounds = 0
+        while count > cap {
+            rounds += 1
+            if rounds < 8, let (dir, n) = children.max(by: { $0.value < $1.value }), n >= 2 {
+                fold(dir)
+            } else if rounds < 9, let top = path.split(separator: "/").first {
+                fold("/" + top)
+            } else {
+                fold("/")
+            }
+        }
+        return true
+    }
+
+    /// Makes `dir` one entry for its whole tree.
+    public mutating func fold(_ dir: String) {
+        let prefix = dir == "/" ? "/" : dir + "/"
+        exact = exact.filter { !$0.hasPrefix(prefix) }
+        folded = folded.filter { !$0.hasPrefix(prefix) }
+        children = children.filter { $0.key != dir && !$0.key.hasPrefix(prefix) }
+        folded.insert(dir)
+        if dir != "/" { children[Self.parent(of: dir), default: 0] += 1 }
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+}
