@@ -254,6 +254,34 @@ def main():
                 print("   live:   " + a.strip()[:300] + "\n   replay: " + b.strip()[:300])
                 break
 
+    print("\n== each action of the attack container (events of the replayed dump)")
+    ev = sh(binary(), "replay", "--json", "--kind", "exec,open,connect", "--container", attack_id,
+            "--config", os.path.join(work, "boxwatch.yaml"), dump, check=False)
+    events = [json.loads(l) for l in ev.stdout.splitlines()]
+    actions = [  # (what, predicate on the event, signal its score must carry)
+        ("connect " + IOC_V4, lambda e: e.get("destination", {}).get("address") == IOC_V4, "ioc_destination"),
+        ("connect " + IOC_V4_MAPPED + " (IPv4-mapped)", lambda e: e.get("destination", {}).get("address") == IOC_V4_MAPPED.split(":")[-1], "ioc_destination"),
+        ("connect " + IOC_V6, lambda e: e.get("destination", {}).get("address") == IOC_V6, "ioc_destination"),
+        ("open /etc/shadow", lambda e: e.get("boxwatch", {}).get("path") == "/etc/shadow", "sensitive_file"),
+        ("open shadow relative to cwd /etc", lambda e: e.get("boxwatch", {}).get("path") == "shadow" and e.get("file", {}).get("path") == "/etc/shadow", "sensitive_file"),
+        ("open /var/run/docker.sock", lambda e: e.get("file", {}).get("path") == "/var/run/docker.sock", "sensitive_file"),
+        ("exec /tmp/.kit", lambda e: e["event"]["action"] == "exec" and e.get("boxwatch", {}).get("exe") == "/tmp/.kit", "file_off_baseline"),
+        ("open /root/.profile", lambda e: e.get("file", {}).get("path") == "/root/.profile", "file_off_baseline"),
+    ]
+    scores = {}
+    for what, pred, sig in actions:
+        hits = [e for e in events if pred(e)]
+        reasons = [r["signal"] for r in hits[0]["boxwatch"].get("reasons", [])] if hits else []
+        score = hits[0]["event"].get("risk_score") if hits else None
+        scores[what] = (score, reasons)
+        ok = sig in reasons
+        if not ok:
+            failures.append(f"{what}: expected {sig} in its reasons, got {reasons or 'no event'}")
+        print(f"   {'ok  ' if ok else 'FAIL'} {what:<44} score {score} {reasons}")
+    v4, mapped = scores["connect " + IOC_V4], scores["connect " + IOC_V4_MAPPED + " (IPv4-mapped)"]
+    if v4 != mapped:
+        failures.append(f"the IPv4-mapped connect scored {mapped}, the IPv4 one {v4}")
+
     print(f"\nwork files: {work}" if keep else "")
     if not keep:
         shutil.rmtree(work, ignore_errors=True)

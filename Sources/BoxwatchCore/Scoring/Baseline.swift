@@ -173,14 +173,8 @@ public struct FoldingPathSet {
     public var count: Int { exact.count + folded.count }
 
     public func contains(_ path: String) -> Bool {
-        if exact.contains(path) { return true }
-        guard !folded.isEmpty else { return false }
-        var p = Substring(path)
-        while let slash = p.lastIndex(of: "/") {
-            p = p[..<slash]
-            if folded.contains(p.isEmpty ? "/" : String(p)) { return true }
-        }
-        return false
+        if exact.contains(path) || folded.contains(path) { return true }
+        return !folded.isEmpty && Self.hasFoldedAncestor(path, in: folded)
     }
 
     /// Adds `path`; folds its parent when it gets too many children and the
@@ -193,20 +187,47 @@ public struct FoldingPathSet {
         let n = children[parent, default: 0] + 1
         children[parent] = n
         if n > Self.foldChildren { fold(parent) }
-        // over the cap: fold the busiest directory; where no directory has two
-        // entries, the path's top directory, and at last the root
-        var rounds = 0
-        while count > cap {
-            rounds += 1
-            if rounds < 8, let (dir, n) = children.max(by: { $0.value < $1.value }), n >= 2 {
-                fold(dir)
-            } else if rounds < 9, let top = path.split(separator: "/").first {
-                fold("/" + top)
-            } else {
-                fold("/")
-            }
-        }
+        if count > cap { compact(cap: cap) }
         return true
+    }
+
+    /// Brings the set down to half the cap in whole passes (so the cost is
+    /// spread over the next cap/2 inserts): each pass replaces entries that
+    /// share a directory with that directory; a pass that gains nothing
+    /// moves every entry one level up, so it always ends (at "/" at worst).
+    mutating func compact(cap: Int) {
+        var force = false
+        while count > max(cap / 2, 1) {
+            var perDir: [String: Int] = [:]
+            for p in exact { perDir[Self.parent(of: p), default: 0] += 1 }
+            for f in folded where f != "/" { perDir[Self.parent(of: f), default: 0] += 1 }
+            var nextExact: Set<String> = [], nextFolded: Set<String> = []
+            for p in exact {
+                let d = Self.parent(of: p)
+                if force || perDir[d, default: 0] >= 2 { nextFolded.insert(d) } else { nextExact.insert(p) }
+            }
+            for f in folded {
+                let d = f == "/" ? "/" : Self.parent(of: f)
+                nextFolded.insert(force || perDir[d, default: 0] >= 2 ? d : f)
+            }
+            let before = count
+            folded = nextFolded.filter { !Self.hasFoldedAncestor($0, in: nextFolded) }
+            exact = nextExact.filter { !Self.hasFoldedAncestor($0, in: folded) }
+            force = count >= before
+        }
+        children = [:]
+        for p in exact { children[Self.parent(of: p), default: 0] += 1 }
+        for f in folded where f != "/" { children[Self.parent(of: f), default: 0] += 1 }
+    }
+
+    static func hasFoldedAncestor(_ path: String, in folded: Set<String>) -> Bool {
+        guard path != "/" else { return false }
+        var p = Substring(path)
+        while let slash = p.lastIndex(of: "/") {
+            p = p[..<slash]
+            if folded.contains(p.isEmpty ? "/" : String(p)) { return true }
+        }
+        return false
     }
 
     /// Makes `dir` one entry for its whole tree.

@@ -59,3 +59,46 @@ public struct PathPattern: Sendable, Equatable {
         return true
     }
 }
+
+/// Many path patterns, matched in about one hash probe per path component:
+/// plain paths and trees go in tables; only patterns with `*` are tried one
+/// by one, and only on paths that start with their literal prefix.
+public struct PathMatcher: Sendable {
+    private var exact: [String: String] = [:]
+    private var trees: [String: String] = [:]
+    private var globs: [(prefix: String, pattern: PathPattern)] = []
+
+    public init(_ patterns: [String]) {
+        for text in patterns {
+            if text.contains("*") {
+                let literal = text.prefix { $0 != "*" }
+                let prefix = literal.lastIndex(of: "/").map { String(literal[...$0]) } ?? "/"
+                globs.append((prefix, PathPattern(text)))
+            } else if text.hasSuffix("/") {
+                let dir = String(text.dropLast())
+                if trees[dir.isEmpty ? "/" : dir] == nil { trees[dir.isEmpty ? "/" : dir] = text }
+            } else if exact[text] == nil {
+                exact[text] = text
+            }
+        }
+    }
+
+    /// The first pattern (as written) that matches `path`, if any.
+    public func match(_ path: String) -> String? {
+        if let p = exact[path] { return p }
+        if !trees.isEmpty {
+            if let p = trees[path] { return p }
+            let u = path.utf8
+            var i = u.endIndex
+            while i > u.startIndex {
+                i = u.index(before: i)
+                if u[i] == UInt8(ascii: "/") {
+                    let dir = i == u.startIndex ? "/" : String(path[..<i])
+                    if let p = trees[dir] { return p }
+                }
+            }
+        }
+        for g in globs where path.hasPrefix(g.prefix) && g.pattern.matches(path) { return g.pattern.text }
+        return nil
+    }
+}

@@ -81,7 +81,7 @@ public final class Scorer {
     public private(set) var config: ScoringConfig
     public private(set) var iocs: NetworkSet
     public private(set) var baselines: BaselineStore
-    private var sensitive: [PathPattern]
+    private var sensitive: PathMatcher
     private var internalNets: NetworkSet
     private var states: [ContainerID: Risk] = [:]
     private var stateOrder: [ContainerID] = []
@@ -99,7 +99,7 @@ public final class Scorer {
         self.config = config
         self.iocs = iocs
         self.baselines = baselines ?? BaselineStore(maxEntries: config.baselineMaxEntries, maxImages: config.baselineMaxImages)
-        sensitive = config.sensitivePaths.map(PathPattern.init)
+        sensitive = PathMatcher(config.sensitivePaths)
         internalNets = NetworkSet(config.internalNetworks)
     }
 
@@ -108,7 +108,7 @@ public final class Scorer {
     public func reconfigure(_ config: ScoringConfig, iocs: NetworkSet) {
         self.config = config
         self.iocs = iocs
-        sensitive = config.sensitivePaths.map(PathPattern.init)
+        sensitive = PathMatcher(config.sensitivePaths)
         internalNets = NetworkSet(config.internalNetworks)
         baselines.maxEntries = config.baselineMaxEntries
         baselines.maxImages = config.baselineMaxImages
@@ -246,39 +246,38 @@ public final class Scorer {
         // process of the workload that renames itself "runc" is still workload.
         if !r.workload.contains(pid), Self.isRuntimeInit(e.header.comm) { return nil }
         var reasons: [Reason] = []
-        let ev = evidence(e)
         if r.key == nil { decideKey(r, at: t, clock: clock, force: false) }
 
         switch e.detail {
         case .open(let o):
             if let path = Self.resolvedPath(o) {
-                check(.path(path), r, ev, at: t, clock: clock, into: &reasons)
+                check(.path(path), r, e, at: t, clock: clock, into: &reasons)
                 if let p = sensitiveMatch(path), !allowed(.sensitiveFile, r, path: path) {
-                    add(.sensitiveFile, r, ev, at: t, detail: "\(path) (matches \(p))", into: &reasons)
+                    add(.sensitiveFile, r, e, at: t, detail: "\(path) (matches \(p))", into: &reasons)
                 }
             }
         case .exec(let x):
             if let path = Self.resolvedProgram(x) {
-                check(.path(path), r, ev, at: t, clock: clock, into: &reasons)
+                check(.path(path), r, e, at: t, clock: clock, into: &reasons)
             }
         case .connect(let c):
             switch c.address {
             case .unix(let path, false):
                 if let p = sensitiveMatch(path), !allowed(.sensitiveFile, r, path: path) {
-                    add(.sensitiveFile, r, ev, at: t, detail: "socket \(path) (matches \(p))", into: &reasons)
+                    add(.sensitiveFile, r, e, at: t, detail: "socket \(path) (matches \(p))", into: &reasons)
                 }
             default:
                 if let ip = c.address.ip {
                     if let label = iocs.match(ip), !allowed(.iocDestination, r, destination: ip) {
-                        add(.iocDestination, r, ev, at: t, detail: "\(ip.normalized) on IOC list (\(label))", into: &reasons)
+                        add(.iocDestination, r, e, at: t, detail: "\(ip.normalized) on IOC list (\(label))", into: &reasons)
                     }
-                    if isExternal(ip) { check(.destination(ip.normalized.description), r, ev, at: t, clock: clock, into: &reasons) }
+                    if isExternal(ip) { check(.destination(ip.normalized.description), r, e, at: t, clock: clock, into: &reasons) }
                 }
             }
         default:
             return nil
         }
-        spike(e.kind, r, ev, at: t, into: &reasons)
+        spike(e, r, at: t, into: &reasons)
         let score = min(100, reasons.reduce(0) { $0 + $1.weight })
         return EventScore(score: score, reasons: reasons)
     }
@@ -301,9 +300,7 @@ public final class Scorer {
         return PathText.normalize(f)
     }
 
-    func sensitiveMatch(_ path: String) -> String? {
-        sensitive.first { $0.matches(path) }?.text
-    }
+    func sensitiveMatch(_ path: String) -> String? { sensitive.match(path) }
 
     func isExternal(_ ip: IPAddress) -> Bool {
         let n = ip.normalized
@@ -318,9 +315,14 @@ public final class Scorer {
 
     /// Baseline signals: learned while the image is learning, scored after.
     /// Before the image is known, checks wait (bounded) for the key.
-    private func check(_ c: Check, _ r: Risk, _ ev: Evidence, at t: UInt64, clock: WallClock, into reasons: inout [Reason]) {
+    private func check(_ c: Check, _ r: Risk, _ e: Event, at t: UInt64, clock: WallClock, into reasons: inout [Reason]) {
+        check(c, r, evidence: evidence(e), at: t, clock: clock, into: &reasons)
+    }
+
+    private func check(_ c: Check, _ r: Risk, evidence ev: @autoclosure () -> Evidence, at t: UInt64, clock: WallClock,
+                       into reasons: inout [Reason]) {
         guard let entry = r.entry else {
-            if r.waiting.count < Self.pendingLimit { r.waiting.append((c, ev)) }
+            if r.waiting.count < Self.pendingLimit { r.waiting.append((c, ev())) }
             return
         }
         let now = clock.unixNanos(boot: t)
@@ -334,11 +336,11 @@ public final class Scorer {
         switch c {
         case .path(let p):
             if !entry.paths.contains(p), !allowed(.fileOffBaseline, r, path: p) {
-                add(.fileOffBaseline, r, ev, at: t, detail: "\(p) never seen for \(r.key ?? "?")", into: &reasons)
+                add(.fileOffBaseline, r, ev(), at: t, detail: "\(p) never seen for \(r.key ?? "?")", into: &reasons)
             }
         case .destination(let d):
             if !entry.destinations.contains(d), !allowed(.unexpectedDestination, r, destination: IPAddress(text: d)) {
-                add(.unexpectedDestination, r, ev, at: t, detail: "\(d) never reached by \(r.key ?? "?")", into: &reasons)
+                add(.unexpectedDestination, r, ev(), at: t, detail: "\(d) never reached by \(r.key ?? "?")", into: &reasons)
             }
         }
     }
@@ -364,12 +366,13 @@ public final class Scorer {
         r.waiting = []
         for (c, ev) in waiting {
             var reasons: [Reason] = []
-            check(c, r, ev, at: ev.at, clock: clock, into: &reasons)
+            check(c, r, evidence: ev, at: ev.at, clock: clock, into: &reasons)
         }
     }
 
     /// Rolling one-second rates per kind against their own moving average.
-    private func spike(_ kind: EventKind, _ r: Risk, _ ev: Evidence, at t: UInt64, into reasons: inout [Reason]) {
+    private func spike(_ e: Event, _ r: Risk, at t: UInt64, into reasons: inout [Reason]) {
+        let kind = e.kind
         let second = t / 1_000_000_000
         var rate = r.rates[kind] ?? Rate(second: second, since: second)
         if second > rate.second {
@@ -385,28 +388,34 @@ public final class Scorer {
            !allowed(.activitySpike, r) {
             rate.flagged = second
             let avg = (rate.average * 10).rounded() / 10
-            add(.activitySpike, r, ev, at: t, detail: "\(rate.count) \(kind.rawValue)/s against an average of \(avg)/s", into: &reasons)
+            add(.activitySpike, r, evidence(e), at: t, detail: "\(rate.count) \(kind.rawValue)/s against an average of \(avg)/s", into: &reasons)
         }
         r.rates[kind] = rate
     }
 
-    private func add(_ s: Signal, _ r: Risk, _ ev: Evidence, at t: UInt64, detail: String, into reasons: inout [Reason]) {
-        if let w = hit(s, r, at: t, detail: detail, evidence: ev) {
+    private func add(_ s: Signal, _ r: Risk, _ e: Event, at t: UInt64, detail: @autoclosure () -> String, into reasons: inout [Reason]) {
+        add(s, r, evidence(e), at: t, detail: detail(), into: &reasons)
+    }
+
+    private func add(_ s: Signal, _ r: Risk, _ ev: @autoclosure () -> Evidence, at t: UInt64, detail: @autoclosure () -> String,
+                     into reasons: inout [Reason]) {
+        let detail = detail()
+        if let w = hit(s, r, at: t, detail: detail, evidence: ev()) {
             reasons.append(Reason(signal: s, weight: w, detail: detail))
         }
     }
 
     /// Records a signal on a container; raises alerts when its risk is at or
     /// over the threshold. Returns the weight (nil: disabled or allowed).
-    private func hit(_ s: Signal, _ r: Risk, at t: UInt64, detail: String, evidence: Evidence) -> Int? {
+    private func hit(_ s: Signal, _ r: Risk, at t: UInt64, detail: String, evidence: @autoclosure () -> Evidence) -> Int? {
         let w = config.weight(s)
         guard config.signals[s]?.enabled ?? true, !allowed(s, r) else { return nil }
         if var h = r.hits[s], t &- h.last <= windowNanos {
             h.last = t
-            if h.evidence.count < 5 { h.evidence.append(evidence) }
+            if h.evidence.count < 5 { h.evidence.append(evidence()) }
             r.hits[s] = h
         } else {
-            r.hits[s] = Hit(last: t, weight: w, detail: detail, evidence: [evidence])
+            r.hits[s] = Hit(last: t, weight: w, detail: detail, evidence: [evidence()])
         }
         raise(r, at: t)
         return w
