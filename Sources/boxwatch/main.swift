@@ -6,11 +6,14 @@ let usage = """
     boxwatch — a Linux host sensor for exec, file-open and connect events, attributed to containers
 
     usage:
-      boxwatch tail [options]     live events, one per line (Ctrl-C stops)
+      boxwatch tail [options]     live events, one per line, scored; alerts stand out (Ctrl-C stops)
+      boxwatch run [options]      the agent: alerts only; baselines kept in --state-dir (default
+                                  /var/lib/boxwatch); SIGHUP reloads --config and --ioc files
+      boxwatch check-config FILE [--ioc FILE]...   validate a config and IOC lists (errors: file:line:column)
       boxwatch record --output FILE [--duration S] [--max-size SIZE [--rotate]] [--kind/--container/--pid/--cgroup] [sensor options]
                                   capture the raw records, state and counters to a dump file
-      boxwatch replay FILE [--json] [--speed max|realtime] [output options]
-                                  print a dump's events exactly as the live tail printed them
+      boxwatch replay FILE [--json] [--speed max|realtime] [--alerts-only] [output and scoring options]
+                                  print a dump's events and alerts exactly as the live tail (or run) printed them
       boxwatch replay --info FILE header, counts per kind, losses and time span
       boxwatch replay --containers FILE   the containers a dump saw, with lifetimes and counts
       boxwatch containers [--duration S] [--json]   watch, then list live and recent containers
@@ -26,11 +29,18 @@ let usage = """
       --cgroup PATH          only processes in this cgroup2 subtree (repeatable; record: only these are kept)
       --color auto|always|never
 
-    sensor options (tail, record):
+    scoring options (tail, run, replay):
+      --config FILE          rules and settings (YAML, docs/config.md; default: built in)
+      --ioc FILE             IOC list: one address or CIDR per line, # comments (repeatable)
+      --state-dir DIR        keep image baselines there (run: default /var/lib/boxwatch; replay only reads)
+      --learn                learning mode: baselines learn, nothing alerts
+      --no-score             events only (tail, replay)
+
+    sensor options (tail, run, record):
       --duration SECONDS     stop after this long
       --ring-size SIZE       BPF ring buffer bytes, a power of two (default 16M)
       --include-self         also show the sensor's own activity
-      --record FILE          (tail) also write the records to a dump: its replay prints the same lines
+      --record FILE          (tail, run) also write the records to a dump: its replay prints the same lines
       --bpf-object PATH      the compiled BPF object (default: found next to the binary or in build/bpf)
 
     """
