@@ -10,8 +10,8 @@ seconds=${1:-60}
 out=build/fuzz
 mkdir -p "$out/corpus"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name BoxwatchCore \
-	-I Sources/CBoxwatchABI Sources/BoxwatchCore/*.swift Tests/Fuzz/FuzzRecordDecoder.swift \
-	-o "$out/fuzz-record-decoder"
+	-I Sources/CBoxwatchABI -I Sources/CYAML Sources/BoxwatchCore/*.swift Sources/BoxwatchCore/Scoring/*.swift \
+	Tests/Fuzz/FuzzRecordDecoder.swift -lyaml -o "$out/fuzz-record-decoder"
 # seeds: one well-formed record of each kind, written from the documented
 # layout (docs/wire-format.md) by an encoder independent of the decoder
 python3 - "$out/corpus" <<'PY'
@@ -48,6 +48,10 @@ dump += block(4, struct.pack("<q", 1) + seeds["open"]) + block(7, struct.pack("<
 open(os.path.join(d, "seed-dump"), "wb").write(dump)
 PY
 cp Tests/Fixtures/*.bwdump "$out/corpus/" 2>/dev/null || true
+# text parsers, selected by a tag: the config (YAML), an IOC list, a baseline file
+printf '#yamlthreshold: 60\nlearning:\n  seconds: 5\nioc: [203.0.113.0/24, "::1"]\nallow:\n  - image: "ci-*"\n    signals: [new_container]\n' >"$out/corpus/seed-yaml"
+printf '#ioc# c2\n203.0.113.0/24\n2001:db8::/32 # v6\n\n198.51.100.7\n' >"$out/corpus/seed-ioc"
+printf '#baseboxwatch-baselines 1\nimage 1 2 0 image:app\ndir /var/cache\npath /etc/a\\nb\ndest 192.0.2.1\n' >"$out/corpus/seed-base"
 echo "fuzz.sh: running for ${seconds}s"
 "$out/fuzz-record-decoder" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
 	-artifact_prefix="$out/" "$out/corpus" 2>&1 | tail -15

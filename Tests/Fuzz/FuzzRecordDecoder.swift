@@ -1,14 +1,23 @@
-// libFuzzer target for the two binary parsers: input that starts with the
-// dump magic goes through the dump parser and a full replay (fed in chunks
-// whose size the input's last byte picks); anything else is one ring record.
-// Either must end in a value or an error: never a trap, a hang or a leak.
+// libFuzzer target for the parsers of outside input: input that starts with
+// the dump magic goes through the dump parser and a full replay with scoring
+// (fed in chunks whose size the input's last byte picks); "#yaml", "#ioc" and
+// "#base" select the config, IOC-list and baseline-file parsers; anything
+// else is one ring record, decoded, scored and printed. Each must end in a
+// value or an error: never a trap, a hang or a leak.
 // Built and run by scripts/fuzz.sh (swiftc -sanitize=fuzzer,address).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let raw = UnsafeRawBufferPointer(start: data, count: size)
     let pipeline = Pipeline(formatter: ECSFormatter(), clock: WallClock(offsetNanos: 0))
+    var iocs = NetworkSet()
+    try? IOCList.parse("203.0.113.0/24\n2001:db8::/32\n", file: "seed", into: &iocs)
+    pipeline.scorer = Scorer(iocs: iocs)
     var out = ""
+    for (tag, parse) in textParsers where raw.starts(with: tag.utf8) {
+        parse(Array(raw.dropFirst(tag.utf8.count)))
+        return 0
+    }
     if raw.starts(with: DumpFormat.magic.prefix(6)) {
         let replay = Replay(pipeline: pipeline)
         var parser = DumpParser()
@@ -35,3 +44,16 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+let textParsers: [(String, ([UInt8]) -> Void)] = [
+    ("#yaml", { _ = try? ConfigFile.parse(bytes: $0, file: "fuzz.yaml") }),
+    ("#ioc", { bytes in
+        var set = NetworkSet()
+        if let text = String(validating: bytes, as: UTF8.self) { try? IOCList.parse(text, file: "fuzz.txt", into: &set) }
+    }),
+    ("#base", { bytes in
+        if let text = String(validating: bytes, as: UTF8.self) {
+            _ = (try? BaselineStore.parse(text, file: "baselines", maxEntries: 64, maxImages: 8))?.serialize()
+        }
+    }),
+]
