@@ -7,6 +7,8 @@ public protocol EventFormatter {
     func format(_ change: LifecycleChange, clock: WallClock, into out: inout String)
     /// Appends one alert (text: a block that stands out; JSON: an ECS alert).
     func format(_ alert: Alert, clock: WallClock, into out: inout String)
+    /// Appends the in-band record of events the kernel dropped in a window.
+    func format(_ loss: LossWindow, into out: inout String)
 }
 
 extension EventFormatter {

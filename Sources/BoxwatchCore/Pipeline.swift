@@ -70,6 +70,16 @@ public final class Pipeline {
     /// Events are printed (off for `run`: alerts only).
     public var showEvents = true
     public private(set) var alertsShown = 0
+    /// Records decoded, by kind (the "delivered" of the loss accounting).
+    public var delivered: [EventKind: UInt64] {
+        var out: [EventKind: UInt64] = [:]
+        for k in EventKind.allCases where deliveredByWire[Int(k.wireValue)] > 0 { out[k] = deliveredByWire[Int(k.wireValue)] }
+        return out
+    }
+    private var deliveredByWire = [UInt64](repeating: 0, count: 16)
+    /// Per-CPU sequence numbers seen: gaps are records the kernel dropped.
+    public private(set) var sequence = SequenceTracker()
+    public private(set) var lossWindows = 0
 
     public init(table: ContainerTable = ContainerTable(), filter: EventFilter = EventFilter(),
                 formatter: EventFormatter, clock: WallClock) {
@@ -92,6 +102,8 @@ public final class Pipeline {
             return nil
         }
         decoded += 1
+        deliveredByWire[Int(event.kind.wireValue) & 15] &+= 1
+        sequence.saw(cpu: event.header.cpu, seq: event.header.sequence)
         if let change = table.apply(event) {
             onLifecycle?(change)
             if showEvents && filter.accepts(change) {
@@ -125,16 +137,20 @@ public final class Pipeline {
         }
     }
 
-    /// Kernel counters moved from `old` to `now`: the loss line (returned)
-    /// and, with scoring on, a "coverage degraded" signal.
-    public func counters(since old: KernelCounters, now: KernelCounters, into out: inout String) -> String? {
-        guard let line = LossReport.line(since: old, now: now) else { return nil }
+    /// Kernel counters moved from `old` (at Unix time `from`) to `now` (at
+    /// `to`): when records were dropped, an in-band `lost` record in the
+    /// output, a "coverage degraded" signal with scoring on, and the stderr
+    /// line (returned).
+    public func counters(since old: KernelCounters, now: KernelCounters, from: Int64, to: Int64,
+                         into out: inout String) -> String? {
+        guard let window = LossWindow(since: old, now: now, from: from, to: to) else { return nil }
+        lossWindows += 1
+        if showEvents { formatter.format(window, into: &out) }
         if let scorer {
-            let dropped = EventKind.allCases.reduce(UInt64(0)) { $0 &+ ((now[$1]?.dropped ?? 0) &- (old[$1]?.dropped ?? 0)) }
-            scorer.loss(dropped: dropped, detail: String(line.dropFirst("boxwatch: ".count).dropLast()))
+            scorer.loss(dropped: window.total, detail: "LOST \(window.total) events: \(window.kinds)")
             emitAlerts(into: &out)
         }
-        return line
+        return LossReport.line(window)
     }
 
     private func emitAlerts(into out: inout String) {

@@ -13,6 +13,7 @@ public final class Replay {
     public private(set) var lastStats: KernelCounters = [:]
     public private(set) var unknownBlocks = 0
     private var statsSeen = false
+    private var lastStatsUnixNanos: Int64 = 0
 
     public init(pipeline: Pipeline) {
         self.pipeline = pipeline
@@ -40,8 +41,11 @@ public final class Replay {
             }
         case .stats(let s):
             let now = s.counters
-            if statsSeen, let line = pipeline.counters(since: lastStats, now: now, into: &out) { log += line }
+            if statsSeen, let line = pipeline.counters(since: lastStats, now: now, from: lastStatsUnixNanos, to: s.unixNanos, into: &out) {
+                log += line
+            }
             lastStats = now
+            lastStatsUnixNanos = s.unixNanos
             statsSeen = true
         case .clock(let offset):
             pipeline.clock = WallClock(offsetNanos: offset)

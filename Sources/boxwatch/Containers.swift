@@ -33,7 +33,7 @@ struct Containers {
                 for (id, m) in resolver.take() { session.table.setMetadata(m, for: id) }
                 return nil
             },
-            tick: { _, clock in pipeline.clock = clock })
+            tick: { _, clock, _ in pipeline.clock = clock })
         session.sensor.close()
         let list = session.table.registry.listing
         FDWriter(fd: 1).write(json ? ContainerListing.json(list) : ContainerListing.text(list))

@@ -132,11 +132,11 @@ struct LiveSession {
     /// Runs until a stop signal, the duration, or `flush` returns a status.
     /// - record: called for every ring record (bytes valid during the call).
     /// - flush: after each batch; nil to go on, else the exit status.
-    /// - tick: once a second with the kernel counters and a fresh clock.
+    /// - tick: once a second with the kernel counters, a fresh clock and the Unix time of the sample.
     /// - watchFD: an fd whose POLLERR ends the loop (stdout's reader gone).
     /// - reload: on SIGHUP (nil: SIGHUP stops, like the other stop signals).
     func run(record: (UnsafeRawBufferPointer) -> Void, flush: () -> Int32?,
-             tick: (KernelCounters, WallClock) -> Void, reload: (() -> Void)? = nil, watchFD: Int32? = nil) -> Int32 {
+             tick: (KernelCounters, WallClock, Int64) -> Void, reload: (() -> Void)? = nil, watchFD: Int32? = nil) -> Int32 {
         let start = HostClock.monotonicSeconds()
         var lastTick = start
         func pump() -> Int32? {
@@ -161,13 +161,13 @@ struct LiveSession {
             if let d = args.duration, now - start >= d { break }
             if now - lastTick >= 1 {
                 lastTick = now
-                tick(sensor.counters(), HostClock.sample())
+                tick(sensor.counters(), HostClock.sample(), HostClock.unixNanos())
             }
         }
         // stop the programs first, then drain: nothing submitted is left unread
         sensor.detach()
         if let status = pump() { return status }
-        tick(sensor.counters(), HostClock.sample())
+        tick(sensor.counters(), HostClock.sample(), HostClock.unixNanos())
         return 0
     }
 }

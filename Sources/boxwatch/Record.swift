@@ -21,6 +21,8 @@ final class DumpRecorder {
     /// The counters in the first stats block: the live loss lines count from
     /// here too, so live and replayed LOST lines agree from the first second.
     let baseline: KernelCounters
+    /// When the first stats block was taken (the first loss window starts there).
+    let baselineUnixNanos: Int64
     private var arrival = HostClock.unixNanos()
 
     init(path: String, maxSize: Int?, rotate: Bool = false, session: LiveSession, clock: WallClock) {
@@ -31,6 +33,7 @@ final class DumpRecorder {
         self.clock = clock
         counters = session.sensor.counters()
         baseline = counters
+        baselineUnixNanos = HostClock.unixNanos()
         writer = Self.open(path)
         var ids: [String: CgroupID] = [:]
         for (id, p) in session.table.allPaths { ids[p] = id }
@@ -48,8 +51,10 @@ final class DumpRecorder {
                                                           clock: clock, version: boxwatchVersion)))
         writer.append(DumpEncoder.cgroups(session.table.allPaths))
         writer.append(DumpEncoder.processes(processes))
-        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: counters)))
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: lastStatsUnixNanos, counters: counters)))
     }
+    private var lastStatsUnixNanos: Int64 { statsTime ?? baselineUnixNanos }
+    private var statsTime: Int64?
 
     /// The session's table must follow the cgroup records (tail's pipeline
     /// does that; `record` calls `follow`): a rotated file's snapshot is taken from it.
@@ -88,13 +93,15 @@ final class DumpRecorder {
         return nil
     }
 
-    func tick(_ now: KernelCounters, _ nowClock: WallClock) {
+    /// Counters at `unixNanos` (the same instant the live loss record uses).
+    func tick(_ now: KernelCounters, _ nowClock: WallClock, at unixNanos: Int64) {
         if nowClock != clock {
             writer.append(DumpEncoder.clock(offsetNanos: nowClock.offsetNanos))
             clock = nowClock
         }
         counters = now
-        writer.append(DumpEncoder.stats(DumpStats(unixNanos: HostClock.unixNanos(), counters: now)))
+        statsTime = unixNanos
+        writer.append(DumpEncoder.stats(DumpStats(unixNanos: unixNanos, counters: now)))
     }
 
     private func end() -> Int32? {
@@ -184,8 +191,8 @@ struct Record {
                 }
                 return recorder.flush()
             },
-            tick: { now, clock in
-                recorder.tick(now, clock)
+            tick: { now, clock, at in
+                recorder.tick(now, clock, at: at)
                 if let line = LossReport.line(since: counters, now: now) { stderrWriter.write(line) }
                 counters = now
             })

@@ -51,6 +51,7 @@ struct Tail {
         var text = ""
         text.reserveCapacity(1 << 16)
         var counters = recorder?.baseline ?? session.sensor.counters()
+        var countersAt = recorder?.baselineUnixNanos ?? HostClock.unixNanos()
         var reportedUndecodable = 0
         let status = session.run(
             record: { raw in
@@ -74,11 +75,14 @@ struct Tail {
                     return 1
                 }
             },
-            tick: { now, clock in
-                recorder?.tick(now, clock)
+            tick: { now, clock, at in
+                recorder?.tick(now, clock, at: at)
                 pipeline.clock = clock  // follows clock steps (NTP, date -s)
-                if let line = pipeline.counters(since: counters, now: now, into: &text) { stderrWriter.write(line) }
+                if let line = pipeline.counters(since: counters, now: now, from: countersAt, to: at, into: &text) {
+                    stderrWriter.write(line)
+                }
                 counters = now
+                countersAt = at
                 saver.maybeSave(scorer)
                 if pipeline.undecodable > reportedUndecodable, let e = pipeline.lastError {
                     stderrWriter.write("boxwatch: \(pipeline.undecodable - reportedUndecodable) undecodable records (last: \(e))\n")
@@ -100,6 +104,10 @@ struct Tail {
             },
             watchFD: 1)
         saver.maybeSave(scorer, force: true)
+        if !text.isEmpty { out.write(text, stopFD: session.signals.fd) }  // the final loss record
+        // detached and drained: every record the kernel counted is accounted for
+        let balance = Conservation(counters: session.sensor.counters(), delivered: pipeline.delivered, sequence: pipeline.sequence)
+        stderrWriter.write(balance.line)
         let end = recorder?.finish()
         session.sensor.close()
         return end ?? status

@@ -94,7 +94,39 @@ extension ECSFormatter {
     }
 }
 
+extension ECSFormatter {
+    public func format(_ loss: LossWindow, into out: inout String) {
+        var j = JSONWriter()
+        j.object { j in
+            j.field("@timestamp", UTCTime(unixNanos: loss.to).iso8601)
+            j.object("event") { j in
+                j.field("kind", "event")
+                j.field("category", ["host"])
+                j.field("type", ["info"])
+                j.field("action", "lost")
+                j.field("outcome", "failure")
+            }
+            j.object("boxwatch") { j in
+                j.object("lost") { j in
+                    j.field("total", loss.total)
+                    for k in EventKind.allCases { j.field(k.rawValue, loss.byKind[k]) }
+                    j.field("window_start", UTCTime(unixNanos: loss.from).iso8601)
+                    j.field("window_end", UTCTime(unixNanos: loss.to).iso8601)
+                }
+            }
+        }
+        out += j.text
+        out += "\n"
+    }
+}
+
 extension TextFormatter {
+    public func format(_ loss: LossWindow, into out: inout String) {
+        out += UTCTime(unixNanos: loss.to).clockMicros + " " + cell("-", 13) + " " + cell("-", 8) + " " + cell("-", 16) + " "
+        out += paint(cell("lost", 8), color ? "1;31" : nil)
+        out += " LOST \(loss.total) events (\(loss.kinds)) since " + UTCTime(unixNanos: loss.from).clockMicros + "\n"
+    }
+
     public func format(_ a: Alert, clock: WallClock, into out: inout String) {
         let time = UTCTime(unixNanos: clock.unixNanos(boot: a.at)).clockMicros
         let who: String
