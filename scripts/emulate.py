@@ -241,7 +241,8 @@ def main():
         failures.append(f"{len(other)} alerts for other containers or the sensor: " + ", ".join(a["event"]["action"] for a in other))
 
     print("\n== replay of the recorded dump")
-    rep = sh(binary(), "replay", "--alerts-only", "--json", "--config", os.path.join(work, "boxwatch.yaml"), dump, check=False)
+    # no --config: the dump carries the run's config, IOC list and starting baselines
+    rep = sh(binary(), "replay", "--alerts-only", "--json", dump, check=False)
     live_lines = [line for _, _, line in parsed]
     replay_lines = rep.stdout.splitlines(keepends=True)
     same = rep.returncode == 0 and replay_lines == live_lines
@@ -255,8 +256,7 @@ def main():
                 break
 
     print("\n== each action of the attack container (events of the replayed dump)")
-    ev = sh(binary(), "replay", "--json", "--kind", "exec,open,connect", "--container", attack_id,
-            "--config", os.path.join(work, "boxwatch.yaml"), dump, check=False)
+    ev = sh(binary(), "replay", "--json", "--kind", "exec,open,connect", "--container", attack_id, dump, check=False)
     events = [json.loads(l) for l in ev.stdout.splitlines()]
     actions = [  # (what, predicate on the event, signal its score must carry)
         ("connect " + IOC_V4, lambda e: e.get("destination", {}).get("address") == IOC_V4, "ioc_destination"),

@@ -12,6 +12,10 @@ struct ByteWriter {
         int(UInt16(u.count))
         bytes.append(contentsOf: u)
     }
+    mutating func string32(_ s: String) {
+        int(UInt32(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
 }
 
 /// Reads little-endian values from a block body; every read is bounds-checked.
@@ -45,6 +49,10 @@ struct ByteReader {
 
     mutating func string16(_ field: String) throws(DumpError) -> String {
         let n = Int(try int(UInt16.self, field + " length"))
+        return decodeBytes(try take(n, field)).text
+    }
+    mutating func string32(_ field: String) throws(DumpError) -> String {
+        let n = Int(try int(UInt32.self, field + " length"))
         return decodeBytes(try take(n, field)).text
     }
 }
@@ -146,6 +154,29 @@ public enum DumpEncoder {
         for (k, v) in labels { w.string16(k); w.string16(v) }
         w.int(UInt16((m.autoRemove ? 1 : 0) | (m.detached ? 2 : 0)))  // launch flags (added later: optional)
         return block(.metadata, w.bytes)
+    }
+
+    /// The scoring sources; the baselines are left out (and a replay says
+    /// so) when they would not fit one block.
+    public static func scoring(_ src: ScoringSources) -> [UInt8] {
+        func encode(_ src: ScoringSources) -> [UInt8] {
+            var w = ByteWriter()
+            w.int(UInt8((src.config != nil ? 1 : 0) | (src.baselines != nil ? 2 : 0) | (src.learningMode ? 4 : 0)
+                        | (src.atStart ? 8 : 0) | (src.baselinesOmitted ? 16 : 0)))
+            if let c = src.config { w.string32(c.name); w.string32(c.text) }
+            w.int(UInt32(src.iocs.count))
+            for f in src.iocs { w.string32(f.name); w.string32(f.text) }
+            if let b = src.baselines { w.string32(b) }
+            return w.bytes
+        }
+        var body = encode(src)
+        if body.count > DumpFormat.maxBodySize, src.baselines != nil {
+            var lean = src
+            lean.baselines = nil
+            lean.baselinesOmitted = true
+            body = encode(lean)
+        }
+        return block(.scoring, body)
     }
 
     public static func end(stopUnixNanos: Int64, records: UInt64) -> [UInt8] {
@@ -335,6 +366,18 @@ public struct DumpParser {
                 m.detached = flags & 2 != 0
             }
             block = .metadata(id, m)
+        case .scoring:
+            let flags = try r.int(UInt8.self, "scoring flags")
+            var src = ScoringSources()
+            if flags & 1 != 0 { src.config = NamedText(name: try r.string32("config name"), text: try r.string32("config")) }
+            let n = Int(try r.int(UInt32.self, "IOC file count"))
+            guard n <= r.remaining / 8 else { throw .malformedBody(offset: offset, type: type, reason: "IOC file count \(n) does not fit the block") }
+            for _ in 0..<n { src.iocs.append(NamedText(name: try r.string32("IOC file name"), text: try r.string32("IOC file"))) }
+            if flags & 2 != 0 { src.baselines = try r.string32("baselines") }
+            src.learningMode = flags & 4 != 0
+            src.atStart = flags & 8 != 0
+            src.baselinesOmitted = flags & 16 != 0
+            block = .scoring(src)
         }
         // a newer writer appends header fields as tags; other blocks have no room to grow
         if r.remaining > 0, known != .header, known != .record {

@@ -16,7 +16,7 @@ public enum DumpFormat {
     public static let blockOverhead = 12
 
     public enum BlockType: UInt32 {
-        case header = 1, cgroups = 2, processes = 3, record = 4, stats = 5, clock = 6, end = 7, metadata = 8
+        case header = 1, cgroups = 2, processes = 3, record = 4, stats = 5, clock = 6, end = 7, metadata = 8, scoring = 9
     }
 
     /// Header field tags (append-only: a reader skips tags it does not know).
@@ -95,6 +95,9 @@ public enum DumpBlock: Sendable, Equatable {
     case end(stopUnixNanos: Int64, records: UInt64)
     /// A runtime's description of a container, from this point on.
     case metadata(ContainerID, ContainerMetadata)
+    /// The scoring configuration in force from here on (and, at the start,
+    /// the baselines the run began with), so a replay scores as the run did.
+    case scoring(ScoringSources)
     /// A block type this reader does not know (skipped).
     case unknown(type: UInt32, length: Int)
 
@@ -109,6 +112,7 @@ public enum DumpBlock: Sendable, Equatable {
         case (.end(let t1, let n1), .end(let t2, let n2)): return t1 == t2 && n1 == n2
         case (.unknown(let t1, let l1), .unknown(let t2, let l2)): return t1 == t2 && l1 == l2
         case (.metadata(let i1, let m1), .metadata(let i2, let m2)): return i1 == i2 && m1 == m2
+        case (.scoring(let x), .scoring(let y)): return x == y
         default: return false
         }
     }

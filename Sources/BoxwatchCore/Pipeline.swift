@@ -154,13 +154,12 @@ public final class Pipeline {
     }
 
     private func emitAlerts(into out: inout String) {
-        guard let scorer, scorer.alertCount > alertsRaised else { return }
+        guard let scorer, scorer.hasPendingAlerts else { return }
         for a in scorer.takeAlerts() {
-            alertsRaised += 1
             if let c = a.container, !filter.acceptsAlert(from: c) { continue }
             alertsShown += 1
             formatter.format(a, clock: clock, into: &out)
         }
     }
-    private var alertsRaised = 0
+
 }

@@ -12,6 +12,9 @@ public final class Replay {
     public private(set) var stopUnixNanos: Int64?
     public private(set) var lastStats: KernelCounters = [:]
     public private(set) var unknownBlocks = 0
+    /// Score with the configuration and baselines the run recorded (off when
+    /// the user gave their own with --config, --ioc or --state-dir).
+    public var followRecordedScoring = true
     private var statsSeen = false
     private var lastStatsUnixNanos: Int64 = 0
 
@@ -53,6 +56,21 @@ public final class Replay {
             stopUnixNanos = stop
         case .metadata(let id, let m):
             pipeline.setMetadata(m, for: id, into: &out)
+        case .scoring(let src):
+            guard followRecordedScoring, let current = pipeline.scorer else { return }
+            do {
+                let (config, iocs, store) = try src.build()
+                if src.atStart {
+                    pipeline.scorer = Scorer(config: config, iocs: iocs, baselines: store)
+                    if src.baselinesOmitted {
+                        log += "boxwatch replay: the run's baselines were too large for the dump: scoring starts without them\n"
+                    }
+                } else {
+                    current.reconfigure(config, iocs: iocs)
+                }
+            } catch {
+                log += "boxwatch replay: the dump's scoring configuration does not load (\(error)); scoring with the default\n"
+            }
         case .unknown:
             unknownBlocks += 1
         }

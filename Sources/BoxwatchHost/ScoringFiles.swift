@@ -44,18 +44,20 @@ public enum ScoringFiles {
 
     /// The config file (or the built-in default), its IOC files (relative to
     /// its directory) and the `--ioc` files, all checked before anything runs.
-    public static func load(config path: String?, iocFiles: [String]) throws(ConfigError) -> (ScoringConfig, NetworkSet) {
-        var config = ScoringConfig()
-        var iocs = NetworkSet()
+    /// Also returns the texts read, for a dump to carry.
+    public static func load(config path: String?, iocFiles: [String]) throws(ConfigError) -> (ScoringConfig, NetworkSet, ScoringSources) {
+        var sources = ScoringSources()
         var files: [String] = []
         if let path {
-            config = try ConfigFile.parse(try readText(path), file: path)
+            let text = try readText(path)
+            let config = try ConfigFile.parse(text, file: path)
+            sources.config = NamedText(name: path, text: text)
             let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             files = config.iocFiles.map { $0.hasPrefix("/") ? $0 : dir + "/" + $0 }
         }
-        for n in config.iocEntries { iocs.insert(n, label: (path ?? "config") + " ioc") }
-        for f in files + iocFiles { try IOCList.parse(try readText(f), file: f, into: &iocs) }
-        return (config, iocs)
+        for f in files + iocFiles { sources.iocs.append(NamedText(name: f, text: try readText(f))) }
+        let (config, iocs, _) = try sources.build()
+        return (config, iocs, sources)
     }
 }
 
@@ -66,31 +68,56 @@ public enum BaselineFile {
     public static func path(in dir: String) -> String { dir + "/baselines" }
 
     /// The saved baselines, or an empty store when there is no file yet.
-    public static func load(dir: String, config: ScoringConfig) throws(ConfigError) -> BaselineStore {
+    /// A writer (`owner`) also clears temporaries of saves cut short.
+    public static func load(dir: String, config: ScoringConfig, owner: Bool) throws(ConfigError) -> BaselineStore {
         let p = path(in: dir)
-        removeStaleTemporaries(dir)
+        if owner { removeStaleTemporaries(dir) }
         if access(p, F_OK) != 0 { return BaselineStore(maxEntries: config.baselineMaxEntries, maxImages: config.baselineMaxImages) }
         return try BaselineStore.parse(try ScoringFiles.readText(p), file: p,
                                        maxEntries: config.baselineMaxEntries, maxImages: config.baselineMaxImages)
     }
 
-    /// A save cut short by kill -9 leaves its temporary file; the real one is intact.
+    /// A save cut short by kill -9 leaves its temporary file (the real one is
+    /// intact); removed once its writer is gone.
     static func removeStaleTemporaries(_ dir: String) {
         guard let d = opendir(dir) else { return }
         defer { closedir(d) }
         while let entry = readdir(d) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix("baselines.tmp.") { unlink(dir + "/" + name) }
+            guard name.hasPrefix("baselines.tmp."), let pid = Int32(name.dropFirst("baselines.tmp.".count)) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
         }
     }
 
+    /// One writer per state directory: an exclusive lock held for the
+    /// process's life (a second agent or tail on the same directory is refused).
+    public static func lock(dir: String) throws(ConfigError) {
+        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            throw ConfigError(file: dir, line: 0, column: 0, "cannot create the state directory: \(String(cString: strerror(errno)))")
+        }
+        let fd = open(dir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ConfigError(file: dir + "/lock", line: 0, column: 0, "cannot open: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            close(fd)
+            throw ConfigError(file: dir, line: 0, column: 0, e == EWOULDBLOCK
+                ? "another boxwatch (run or tail) keeps its baselines here; give this one its own --state-dir"
+                : "cannot lock: \(String(cString: strerror(e)))")
+        }
+        // the fd stays open: the lock lasts until the process ends
+    }
+
     public static func save(_ store: BaselineStore, dir: String) throws(ConfigError) {
+        try save(store.snapshot(), dir: dir)
+    }
+
+    public static func save(_ snapshot: BaselineStore.Snapshot, dir: String) throws(ConfigError) {
         if mkdir(dir, 0o700) != 0 && errno != EEXIST {
             throw ConfigError(file: dir, line: 0, column: 0, "cannot create the state directory: \(String(cString: strerror(errno)))")
         }
         let final = path(in: dir)
         let tmp = final + ".tmp.\(getpid())"
-        let text = store.serialize()
+        let text = snapshot.text()
         func fail(_ what: String) -> ConfigError {
             ConfigError(file: tmp, line: 0, column: 0, "\(what): \(String(cString: strerror(errno)))")
         }

@@ -93,6 +93,11 @@ final class DumpRecorder {
         return nil
     }
 
+    /// The scoring sources from here on (the start, or a reload).
+    func scoring(_ sources: ScoringSources) {
+        writer.append(DumpEncoder.scoring(sources))
+    }
+
     /// Counters at `unixNanos` (the same instant the live loss record uses).
     func tick(_ now: KernelCounters, _ nowClock: WallClock, at unixNanos: Int64) {
         if nowClock != clock {
@@ -256,9 +261,10 @@ struct Replay {
         defer { reader.close() }
         let out = FDWriter(fd: 1)
         let pipeline = Pipeline(filter: output.filter, formatter: output.formatter, clock: WallClock(offsetNanos: 0))
-        pipeline.scorer = scoring.makeScorer()
+        pipeline.scorer = scoring.makeScorer(persist: false)?.0
         pipeline.showEvents = !alertsOnly
         let replay = BoxwatchCore.Replay(pipeline: pipeline)
+        replay.followRecordedScoring = !scoring.explicit
         var text = "", log = ""
         var failure: DumpError?
         var pacing: (boot: UInt64, mono: Double)?

@@ -1,6 +1,7 @@
 import BoxwatchCore
 import BoxwatchHost
 import Glibc
+import Dispatch
 
 /// Scoring options of tail, run and replay: --config, --ioc, --state-dir,
 /// --learn, --no-score. Files are read and checked before the sensor loads.
@@ -27,49 +28,66 @@ struct ScoringArgs {
         if stateDir == nil { stateDir = defaultStateDir }
     }
 
+    /// Whether the user named any scoring input (replay then ignores the dump's).
+    var explicit: Bool { configPath != nil || !iocPaths.isEmpty || stateDir != nil || learningMode }
+
     /// Reads the config and IOC files; a bad one ends the command with its error.
-    func load() -> (ScoringConfig, NetworkSet) {
+    func load() -> (ScoringConfig, NetworkSet, ScoringSources) {
         do {
-            var (config, iocs) = try ScoringFiles.load(config: configPath, iocFiles: iocPaths)
-            if learningMode { config.learningMode = true }
+            var (config, iocs, sources) = try ScoringFiles.load(config: configPath, iocFiles: iocPaths)
+            if learningMode { config.learningMode = true; sources.learningMode = true }
             if let stateDir { config.stateDirectory = stateDir }
-            return (config, iocs)
+            return (config, iocs, sources)
         } catch {
             fail("\(error)", code: 1)
         }
     }
 
-    /// The scorer with the saved baselines (nil when scoring is off).
-    func makeScorer() -> Scorer? {
+    /// The scorer with the saved baselines (nil when scoring is off), and
+    /// what it was built from. `persist`: this process will save them (it
+    /// locks the directory).
+    func makeScorer(persist: Bool) -> (Scorer, ScoringSources)? {
         guard enabled else { return nil }
-        let (config, iocs) = load()
+        var (config, iocs, sources) = load()
         var baselines: BaselineStore?
         if let dir = config.stateDirectory {
             do {
-                baselines = try BaselineFile.load(dir: dir, config: config)
+                if persist { try BaselineFile.lock(dir: dir) }
+                baselines = try BaselineFile.load(dir: dir, config: config, owner: persist)
             } catch {
-                fail("\(error) (move the file away to start learning afresh)", code: 1)
+                fail("\(error)" + (persist ? "" : " (move the file away to start learning afresh)"), code: 1)
             }
         }
-        return Scorer(config: config, iocs: iocs, baselines: baselines)
+        let scorer = Scorer(config: config, iocs: iocs, baselines: baselines)
+        sources.baselines = scorer.baselines.snapshot(forSave: false).text()
+        return (scorer, sources)
     }
 }
 
-/// Keeps the scorer's baselines on disk: every 30 s when changed, and at exit.
+/// Keeps the scorer's baselines on disk: every 30 s when changed (written
+/// on a background queue from a snapshot, so the event loop never waits on
+/// it), and at exit (after any save still running).
 struct BaselineSaver {
     let dir: String?
     var lastSave = HostClock.monotonicSeconds()
+    private let queue = DispatchQueue(label: "boxwatch.baselines")
+
+    init(dir: String?) { self.dir = dir }
 
     mutating func maybeSave(_ scorer: Scorer?, force: Bool = false) {
         guard let dir, let scorer, scorer.baselines.dirty else { return }
         let now = HostClock.monotonicSeconds()
         guard force || now - lastSave >= 30 else { return }
         lastSave = now
-        do {
-            try BaselineFile.save(scorer.baselines, dir: dir)
-        } catch {
-            stderrWriter.write("boxwatch: saving baselines failed (the previous file is kept): \(error)\n")
+        let snapshot = scorer.baselines.snapshot()
+        let write: @Sendable () -> Void = {
+            do {
+                try BaselineFile.save(snapshot, dir: dir)
+            } catch {
+                stderrWriter.write("boxwatch: saving baselines failed (the previous file is kept): \(error)\n")
+            }
         }
+        if force { queue.sync(execute: write) } else { queue.async(execute: write) }
     }
 }
 
@@ -91,7 +109,7 @@ struct CheckConfig {
 
     func run() -> Int32 {
         do {
-            let (config, iocs) = try ScoringFiles.load(config: path, iocFiles: iocPaths)
+            let (config, iocs, _) = try ScoringFiles.load(config: path, iocFiles: iocPaths)
             print("\(path): ok: threshold \(config.threshold), window \(config.windowSeconds) s, learning \(config.learningSeconds) s"
                   + ", \(config.allow.count) allow rule\(config.allow.count == 1 ? "" : "s"), \(config.sensitivePaths.count) sensitive paths"
                   + ", \(iocs.count) IOC entr\(iocs.count == 1 ? "y" : "ies")")

@@ -29,7 +29,8 @@ struct Tail {
 
     func run() -> Int32 {
         let out = FDWriter(fd: 1)
-        let scorer = scoring.makeScorer()  // config errors end here, before anything loads
+        let made = scoring.makeScorer(persist: true)  // config errors end here, before anything loads
+        let scorer = made?.0
         var saver = BaselineSaver(dir: scorer?.config.stateDirectory)
         let session = LiveSession(sensorArgs)
         let pipeline = Pipeline(table: session.table, filter: output.filter, formatter: output.formatter,
@@ -37,6 +38,7 @@ struct Tail {
         pipeline.scorer = scorer
         pipeline.showEvents = !agent
         let recorder = recordPath.map { DumpRecorder(path: $0, maxSize: nil, session: session, clock: pipeline.clock) }
+        if let sources = made?.1 { recorder?.scoring(sources) }  // replay scores as this run does
         let resolver = MetadataResolver()
         pipeline.onLifecycle = { if case .started(let s, _) = $0 { resolver.request(s.info) } }
         session.requestMetadata(resolver)
@@ -89,19 +91,21 @@ struct Tail {
                     reportedUndecodable = pipeline.undecodable
                 }
             },
-            reload: {
+            reload: scorer.map { scorer in {
                 // SIGHUP: a bad file keeps the running configuration
-                guard let scorer else { return }
                 do {
-                    var (config, iocs) = try ScoringFiles.load(config: scoring.configPath, iocFiles: scoring.iocPaths)
+                    var (config, iocs, sources) = try ScoringFiles.load(config: scoring.configPath, iocFiles: scoring.iocPaths)
                     config.learningMode = config.learningMode || scoring.learningMode
                     config.stateDirectory = scorer.config.stateDirectory
                     scorer.reconfigure(config, iocs: iocs)
+                    sources.learningMode = scoring.learningMode
+                    sources.atStart = false
+                    recorder?.scoring(sources)
                     stderrWriter.write("boxwatch: reloaded: threshold \(config.threshold), \(iocs.count) IOC entries\n")
                 } catch {
                     stderrWriter.write("boxwatch: reload failed, keeping the previous configuration: \(error)\n")
                 }
-            },
+            } },
             watchFD: 1)
         saver.maybeSave(scorer, force: true)
         if !text.isEmpty { out.write(text, stopFD: session.signals.fd) }  // the final loss record

@@ -92,6 +92,40 @@ final class DumpTests: XCTestCase {
         XCTAssertTrue(info.contains("host:         fixture, kernel 6.18.44 x86_64, 2 CPUs, cgroups hybrid"), info)
     }
 
+    /// A dump carries the run's scoring inputs: replaying it with no
+    /// options scores with the run's IOC list, not the default (empty) one.
+    func testScoringBlockMakesReplayScoreAsTheRunDid() throws {
+        var h = RecordBuilder.Header()
+        h.cgroup = 4242
+        let connect = RecordBuilder.connect(h, sockaddr: RecordBuilder.sockaddrIn(203, 0, 113, 5, port: 443), ret: -101)
+        let src = ScoringSources(config: NamedText(name: "/etc/boxwatch.yaml", text: "threshold: 60\n"),
+                                 iocs: [NamedText(name: "/etc/ioc.txt", text: "# c2\n203.0.113.0/24\n")],
+                                 baselines: "boxwatch-baselines 1\nimage 1 1 1 image:app\npath /etc/app.conf\n")
+        func dump(withScoring: Bool) -> [UInt8] {
+            var bytes = DumpEncoder.preamble() + DumpEncoder.header(header)
+                + DumpEncoder.cgroups([(CgroupID(4242), "/docker/\(Self.containerID)")])
+            if withScoring { bytes += DumpEncoder.scoring(src) }
+            connect.withUnsafeBytes { bytes += DumpEncoder.record(arrivalUnixNanos: 1, $0) }
+            return bytes + DumpEncoder.end(stopUnixNanos: 2, records: 1)
+        }
+        let blocks = try parseAll(dump(withScoring: true), chunk: 5)
+        XCTAssertEqual(blocks[2], .scoring(src), "the block round-trips")
+        func alerts(_ bytes: [UInt8]) throws -> String {
+            let pipeline = Pipeline(formatter: ECSFormatter(), clock: WallClock(offsetNanos: 0))
+            pipeline.scorer = Scorer()
+            pipeline.showEvents = false
+            let replay = Replay(pipeline: pipeline)
+            var out = "", log = ""
+            for b in try parseAll(bytes) { replay.apply(b, out: &out, log: &log) }
+            XCTAssertEqual(log, "")
+            return out
+        }
+        let scored = try alerts(dump(withScoring: true))
+        XCTAssertTrue(scored.contains("\"action\":\"ioc_destination\""), scored)
+        XCTAssertTrue(scored.contains("/etc/ioc.txt:2"), "the IOC's own file and line")
+        XCTAssertEqual(try alerts(dump(withScoring: false)), "", "without the block the default has no IOC list")
+    }
+
     func testForwardCompatibility() throws {
         // an unknown block type and an unknown header field are skipped
         var h = DumpEncoder.header(header)

@@ -3,7 +3,7 @@ import XCTest
 
 /// The scoring engine, fed hand-made events: each expected score, signal and
 /// alert below follows from the default weights (new 10, ephemeral 20, IOC 70,
-/// unexpected 30, off-baseline 30, sensitive 50, spike 30, coverage 60) and
+/// unexpected 30, off-baseline 30, sensitive 60, spike 30, coverage 60) and
 /// the threshold 60, not from what the code returned.
 final class ScoringTests: XCTestCase {
     let clock = WallClock(offsetNanos: 1_700_000_000_000_000_000)
@@ -115,7 +115,7 @@ final class ScoringTests: XCTestCase {
         let c = info()
         let viaDirfd = score(sc, open("shadow", dir: "/etc", at: 5 * s), c)
         XCTAssertEqual(viaDirfd?.reasons.first?.signal, .sensitiveFile)
-        XCTAssertEqual(viaDirfd?.score, 50)
+        XCTAssertEqual(viaDirfd?.score, 60)
         let dotted = score(sc, open("../etc/./shadow", dir: "/root", at: 6 * s), c)
         XCTAssertEqual(dotted?.reasons.map(\.signal), [.sensitiveFile])
         let environ = score(sc, open("/proc/1/environ", at: 7 * s), c)
@@ -168,14 +168,16 @@ final class ScoringTests: XCTestCase {
     }
 
     func testSignalsBelowTheThresholdAddUpToAnAlert() {
-        let sc = Scorer()
+        var config = ScoringConfig()
+        config.threshold = 70
+        let sc = Scorer(config: config)
         let c = info()
-        XCTAssertEqual(score(sc, open("/etc/shadow", at: 2 * s), c)?.score, 50)
-        XCTAssertTrue(sc.takeAlerts().isEmpty, "50 < 60")
+        XCTAssertEqual(score(sc, open("/etc/shadow", at: 2 * s), c)?.score, 60)
+        XCTAssertTrue(sc.takeAlerts().isEmpty, "60 < 70")
         sc.lifecycle(exited(c, created: 1 * s, at: 4 * s), clock: clock)  // lived 3 s: ephemeral (20)
         let alerts = sc.takeAlerts()
         XCTAssertEqual(alerts.map(\.signal), [.ephemeralContainer, .sensitiveFile])
-        XCTAssertEqual(alerts.map(\.risk), [70, 70])
+        XCTAssertEqual(alerts.map(\.risk), [80, 80])
         XCTAssertEqual(alerts.map(\.severity), [.high, .high])
     }
 
@@ -248,8 +250,12 @@ final class ScoringTests: XCTestCase {
         let sc = Scorer(config: config)
         let c = info()
         _ = score(sc, open("/etc/learned", at: 1 * s), c)  // keys and freezes the baseline
-        // runc's init opening host paths before it execs the workload: ignored
-        XCTAssertNil(score(sc, open("/var/lib/docker/overlay2/x/merged/proc", at: 2 * s, pid: 300, comm: "runc:[2:INIT]"), c))
+        // runc's init opening host paths before it execs the workload: not the image's baseline...
+        XCTAssertEqual(score(sc, open("/var/lib/docker/overlay2/x/merged/proc", at: 2 * s, pid: 300, comm: "runc:[2:INIT]"), c)?.score, 0)
+        // ...but never exempt from the sensitive-file and IOC checks
+        XCTAssertEqual(score(sc, open("/etc/shadow", at: 2 * s, pid: 300, comm: "runc:[2:INIT]"), c)?.reasons.map(\.signal), [.sensitiveFile])
+        XCTAssertFalse(Scorer.isRuntimeInit("runcmd"))
+        XCTAssertFalse(Scorer.isRuntimeInit("crunchy"))
         _ = score(sc, exec("/bin/sh", at: 3 * s, pid: 300), c)
         // after its exec the same pid is workload, whatever it calls itself
         XCTAssertEqual(score(sc, open("/tmp/a", at: 4 * s, pid: 300, comm: "runc"), c)?.reasons.map(\.signal), [.fileOffBaseline])
@@ -363,5 +369,73 @@ final class ScoringTests: XCTestCase {
         }
         XCTAssertEqual(try run(), try run())
         XCTAssertEqual(try run().map(\.signal), [.newContainer, .sensitiveFile, .iocDestination])
+    }
+
+    // MARK: evasions the review found
+
+    func testOutOfOrderTimesNeitherRepeatAlertsNorDropRisk() throws {
+        let sc = Scorer(iocs: try iocs("203.0.113.0/24\n"))
+        let c = info()
+        _ = score(sc, connect(.inet(ip("203.0.113.1"), port: 1), at: 5 * s + 5000), c)
+        XCTAssertEqual(sc.takeAlerts().map(\.signal), [.iocDestination])
+        _ = score(sc, connect(.inet(ip("203.0.113.2"), port: 1), at: 5 * s + 1000), c)  // 4 µs earlier
+        XCTAssertTrue(sc.takeAlerts().isEmpty, "an earlier timestamp is not a new window")
+    }
+
+    func testPathSpellingsOfSensitiveFilesAreRecognised() {
+        let sc = Scorer()
+        let c = info()
+        for path in ["/proc/self/root/etc/shadow", "/proc/1/root/etc/shadow", "/proc/thread-self/root/proc/self/root/etc/shadow"] {
+            XCTAssertEqual(score(sc, open(path, at: 2 * s), c)?.reasons.map(\.signal), [.sensitiveFile], path)
+        }
+        for path in ["//var/run/docker.sock", "/var/run/./docker.sock", "/run/../run/docker.sock"] {
+            XCTAssertEqual(score(sc, connect(.unix(path: path, abstract: false), at: 3 * s), c)?.reasons.map(\.signal), [.sensitiveFile], path)
+        }
+        XCTAssertEqual(Scorer.sameRoot("/proc/self/rootfs/x"), "/proc/self/rootfs/x")
+        XCTAssertEqual(Scorer.sameRoot("/proc/12/root"), "/")
+    }
+
+    func testAPathTooLongToResolveIsADeviationNotASkip() {
+        let sc = Scorer()
+        var e = open("/etc/" + String(repeating: "./", count: 130), at: 2 * s)
+        if case .open(var o) = e.detail { o.path.truncated = true; e.detail = .open(o) }
+        XCTAssertEqual(score(sc, e, info())?.reasons.map(\.signal), [.fileOffBaseline])
+    }
+
+    func testProgramsAreKeptApartFromFoldedDirectories() {
+        var config = ScoringConfig()
+        config.learningSeconds = 10
+        let sc = Scorer(config: config)
+        let a = info(String(repeating: "a", count: 64)), b = info(String(repeating: "b", count: 64))
+        for i in 0..<100 { _ = score(sc, open("/tmp/f\(i)", at: 1 * s), a) }  // /tmp folds for opens
+        XCTAssertEqual(score(sc, open("/tmp/new", at: 20 * s, pid: 2), b)?.score, 0, "folded /tmp covers new files")
+        XCTAssertEqual(score(sc, exec("/tmp/.kit", at: 20 * s, pid: 2), b)?.reasons.map(\.signal), [.fileOffBaseline],
+                       "but not programs run from it")
+    }
+
+    func testAllowRulesApplyOnceTheImageIsKnown() {
+        var config = ScoringConfig()
+        var rule = AllowRule()
+        rule.image = "ci-*"
+        config.allow = [rule]
+        let sc = Scorer(config: config)
+        var c = info(image: nil)
+        sc.lifecycle(started(c, at: 1 * s), clock: clock)  // new_container recorded before the image is known
+        c.metadata = ContainerMetadata(name: "b", image: "ci-runner")
+        sc.metadata(ContainerState(info: c, created: 1 * s), clock: clock)
+        XCTAssertEqual(score(sc, open("/etc/shadow", at: 2 * s), c)?.score, 0)
+        XCTAssertTrue(sc.takeAlerts().isEmpty, "the early new_container hit was dropped once the rule matched")
+    }
+
+    func testBaselineEvictionKeepsImagesOverPerContainerKeys() {
+        let store = BaselineStore(maxEntries: 16, maxImages: 3)
+        _ = store.entry("image:a", at: 1)
+        _ = store.entry("image:b", at: 1)
+        _ = store.entry("container:x", at: 1)
+        _ = store.entry("container:y", at: 1)
+        _ = store.entry("image:a", at: 1)  // used again
+        _ = store.entry("container:z", at: 1)
+        XCTAssertEqual(Set(store.entries.keys), ["image:a", "image:b", "container:z"])
+        XCTAssertFalse(store.serialize().contains("container:"), "per-container baselines are not saved")
     }
 }

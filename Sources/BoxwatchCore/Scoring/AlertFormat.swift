@@ -25,12 +25,23 @@ extension ECSFormatter {
             if !a.techniques.isEmpty {
                 j.object("threat") { j in
                     j.field("framework", "MITRE ATT&CK")
+                    // ECS: a sub-technique (T1608.002) under its technique (T1608)
                     j.array("technique") { j in
                         for t in a.techniques {
                             j.object { j in
-                                j.field("id", t.id)
-                                j.field("name", t.name)
-                                j.field("reference", "https://attack.mitre.org/techniques/" + t.id.replacingSlashDot() + "/")
+                                let parent = String(t.id.prefix { $0 != "." })
+                                j.field("id", parent)
+                                j.field("name", t.id == parent ? t.name : t.techniqueName)
+                                j.field("reference", "https://attack.mitre.org/techniques/\(parent)/")
+                                if t.id != parent {
+                                    j.array("subtechnique") { j in
+                                        j.object { j in
+                                            j.field("id", t.id)
+                                            j.field("name", t.name)
+                                            j.field("reference", "https://attack.mitre.org/techniques/" + t.id.replacingSlashDot() + "/")
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -141,7 +152,7 @@ extension TextFormatter {
         out += time + " " + paint(head, color ? "1;41;97" : nil) + " " + who + "\n"
         out += "   why:      " + Self.quote(a.reason) + " [signals: " + a.signals.map(\.rawValue).joined(separator: ",") + "]\n"
         if !a.techniques.isEmpty {
-            out += "   mitre:    " + a.techniques.map { "\($0.id) \($0.name)" }.joined(separator: "; ") + "\n"
+            out += "   mitre:    " + a.techniques.map { "\($0.id) \($0.id.contains(".") ? $0.techniqueName + ": " + $0.name : $0.name)" }.joined(separator: "; ") + "\n"
         }
         if !a.launchedBy.isEmpty {
             out += "   launched: " + a.launchedBy.map(Self.quote).joined(separator: " < ") + "\n"

@@ -13,7 +13,12 @@ public final class BaselineStore {
         public fileprivate(set) var firstSeen: Int64
         public fileprivate(set) var containers = 0
         public fileprivate(set) var paths = FoldingPathSet()
+        /// Programs run: exact paths, never folded (a temp directory full of
+        /// files must not make every program in it known).
+        public fileprivate(set) var programs: Set<String> = []
         public fileprivate(set) var destinations: Set<String> = []
+        /// For eviction: the store's use counter when it was last looked up.
+        fileprivate var lastUsed: UInt64 = 0
         /// Past the learning period when it was last saved or checked.
         public fileprivate(set) var frozen = false
 
@@ -21,7 +26,7 @@ public final class BaselineStore {
     }
 
     public private(set) var entries: [String: Entry] = [:]
-    private var order: [String] = []
+    private var uses: UInt64 = 0
     public var maxEntries: Int
     public var maxImages: Int
     /// Whether anything changed since the last `serialize()`.
@@ -32,17 +37,28 @@ public final class BaselineStore {
         self.maxImages = maxImages
     }
 
+    /// Keys of containers no runtime described: learned for the container's
+    /// life only (never saved, forgotten first).
+    public static func isEphemeralKey(_ key: String) -> Bool { key.hasPrefix("container:") }
+
     public func entry(_ key: String, at now: Int64) -> Entry {
-        if let e = entries[key] { return e }
+        uses += 1
+        if let e = entries[key] { e.lastUsed = uses; return e }
         let e = Entry(firstSeen: now)
+        e.lastUsed = uses
         entries[key] = e
-        order.append(key)
         dirty = true
-        if order.count > maxImages {
-            let old = order.removeFirst()
+        if entries.count > maxImages { evict(keeping: key) }
+        return e
+    }
+
+    /// Forgets the least recently used baseline, per-container ones first.
+    private func evict(keeping key: String) {
+        let candidates = entries.filter { $0.key != key }
+        let pool = candidates.filter { Self.isEphemeralKey($0.key) }
+        if let old = (pool.isEmpty ? candidates : pool).min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
             entries[old] = nil
         }
-        return e
     }
 
     public func isLearning(_ e: Entry, at now: Int64, config: ScoringConfig) -> Bool {
@@ -65,6 +81,11 @@ public final class BaselineStore {
         return added
     }
 
+    public func learn(program: String, in e: Entry) {
+        guard e.programs.count < maxEntries else { return }
+        if e.programs.insert(program).inserted { dirty = true }
+    }
+
     public func learn(destination: String, in e: Entry) {
         guard e.destinations.count < maxEntries else { return }
         if e.destinations.insert(destination).inserted { dirty = true }
@@ -74,25 +95,50 @@ public final class BaselineStore {
 
     static let magic = "boxwatch-baselines 1"
 
-    /// The whole store as text: `image <first-ns> <containers> <frozen> <key>`
-    /// then its `path <p>`, `dir <d>` (folded) and `dest <ip>` lines.
-    public func serialize() -> String {
-        var s = Self.magic + "\n"
-        for key in order {
-            guard let e = entries[key] else { continue }
-            s += "image \(e.firstSeen) \(e.containers) \(e.frozen ? 1 : 0) \(Self.escape(key))\n"
-            for p in e.paths.folded.sorted() { s += "dir \(Self.escape(p))\n" }
-            for p in e.paths.exact.sorted() { s += "path \(Self.escape(p))\n" }
-            for d in e.destinations.sorted() { s += "dest \(Self.escape(d))\n" }
+    /// The store's content at one moment (sets are copied on write, so this
+    /// is cheap): serialized off the event loop while the store goes on.
+    public struct Snapshot: Sendable {
+        struct Image: Sendable {
+            var key: String, firstSeen: Int64, containers: Int, frozen: Bool
+            var exact: Set<String>, folded: Set<String>, programs: Set<String>, destinations: Set<String>
         }
-        dirty = false
-        return s
+        var images: [Image]
+
+        /// The text: `image <first-ns> <containers> <frozen> <key>` then its
+        /// `path <p>`, `dir <d>` (folded), `prog <p>` and `dest <ip>` lines;
+        /// most recently used first (so a smaller cap keeps those).
+        public func text() -> String {
+            var s = BaselineStore.magic + "\n"
+            for i in images {
+                s += "image \(i.firstSeen) \(i.containers) \(i.frozen ? 1 : 0) \(BaselineStore.escape(i.key))\n"
+                for p in i.folded.sorted() { s += "dir \(BaselineStore.escape(p))\n" }
+                for p in i.exact.sorted() { s += "path \(BaselineStore.escape(p))\n" }
+                for p in i.programs.sorted() { s += "prog \(BaselineStore.escape(p))\n" }
+                for d in i.destinations.sorted() { s += "dest \(BaselineStore.escape(d))\n" }
+            }
+            return s
+        }
     }
+
+    /// What a save writes (per-container baselines are not kept); a save
+    /// clears `dirty`, a copy for a dump does not.
+    public func snapshot(forSave: Bool = true) -> Snapshot {
+        if forSave { dirty = false }
+        return Snapshot(images: entries.sorted { ($0.value.lastUsed, $0.key) > ($1.value.lastUsed, $1.key) }
+            .filter { !Self.isEphemeralKey($0.key) }
+            .map { key, e in
+                Snapshot.Image(key: key, firstSeen: e.firstSeen, containers: e.containers, frozen: e.frozen,
+                               exact: e.paths.exact, folded: e.paths.folded, programs: e.programs, destinations: e.destinations)
+            })
+    }
+
+    public func serialize() -> String { snapshot().text() }
 
     /// Reads what `serialize` wrote; a damaged file is an error with its line.
     public static func parse(_ text: String, file: String, maxEntries: Int = 4096, maxImages: Int = 512) throws(ConfigError) -> BaselineStore {
         let store = BaselineStore(maxEntries: maxEntries, maxImages: maxImages)
         var current: Entry?
+        var loaded: [String] = []
         var lineNo = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
@@ -112,21 +158,26 @@ public final class BaselineStore {
                     throw bad("malformed image line")
                 }
                 let e = store.entry(key, at: first)
+                loaded.append(key)
                 e.containers = n
                 e.frozen = parts[2] == "1"
                 current = e
-            case "path", "dir", "dest":
+            case "path", "dir", "prog", "dest":
                 guard let e = current else { throw bad("\(fields[0]) line before any image line") }
                 guard let value = unescape(Substring(rest)), !value.isEmpty else { throw bad("malformed \(fields[0]) value") }
                 switch fields[0] {
                 case "path": e.paths.insert(value, cap: maxEntries)
                 case "dir": e.paths.fold(value)
+                case "prog": if e.programs.count < maxEntries { e.programs.insert(value) }
                 default: e.destinations.insert(value)
                 }
             default:
                 throw bad("unknown line type \"\(fields[0].prefix(20))\"")
             }
         }
+        // the file lists the most recently used first
+        for (i, key) in loaded.enumerated() { store.entries[key]?.lastUsed = UInt64(loaded.count - i) }
+        store.uses = UInt64(loaded.count)
         store.dirty = false
         return store
     }

@@ -66,7 +66,7 @@ public enum ConfigFile {
           ioc_destination:        {weight: 70, enabled: true}
           unexpected_destination: {weight: 30, enabled: true}
           file_off_baseline:      {weight: 30, enabled: true}
-          sensitive_file:         {weight: 50, enabled: true}
+          sensitive_file:         {weight: 60, enabled: true}
           activity_spike:         {weight: 30, enabled: true}
           coverage_degraded:      {weight: 60, enabled: true}
 
@@ -123,7 +123,7 @@ public enum ConfigFile {
         # Baseline bounds.
         baseline:
           max_entries: 4096      # entries per image, >= 16
-          max_images: 512        # images kept, >= 1
+          max_images: 256        # images kept, >= 1
 
         # Allowlist. A rule matches when every matcher it gives matches (globs
         # with `*`); it needs at least one of image, container_name,
@@ -619,20 +619,24 @@ extension ConfigFile {
 
         // MARK: Values
 
+        /// Every number also has a ceiling (seconds: 115 days), so no
+        /// setting can overflow the nanosecond arithmetic it feeds.
         enum Bound {
             case greaterThan(Double), atLeast(Double)
+            static let ceiling = 10_000_000.0
 
             func holds(_ x: Double) -> Bool {
+                guard x <= Self.ceiling else { return false }
                 switch self {
-                case .greaterThan(let b): x > b
-                case .atLeast(let b): x >= b
+                case .greaterThan(let b): return x > b
+                case .atLeast(let b): return x >= b
                 }
             }
 
             var phrase: String {
                 switch self {
-                case .greaterThan(let b): "a number greater than \(ConfigDecoder.format(b))"
-                case .atLeast(let b): "a number of at least \(ConfigDecoder.format(b))"
+                case .greaterThan(let b): "a number greater than \(ConfigDecoder.format(b)) and at most 10000000"
+                case .atLeast(let b): "a number of at least \(ConfigDecoder.format(b)) and at most 10000000"
                 }
             }
         }

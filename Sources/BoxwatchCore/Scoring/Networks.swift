@@ -63,14 +63,16 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let ip = IPAddress(text: String(parts[0])) else { return nil }
-        let isV4 = if case .v4 = ip.normalized { true } else { false }
-        var bits = isV4 ? 128 : 128
+        // a prefix counts in the family the address is written in: "203.0.113.0/24"
+        // and "::ffff:203.0.113.0/120" are the same range
+        let writtenV4 = !parts[0].contains(":")
+        var bits = 128
         if parts.count == 2 {
-            guard parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(parts[1]), n >= 0, n <= (isV4 ? 32 : 128) else { return nil }
-            bits = isV4 ? 96 + n : n
+            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(parts[1]),
+                  n <= (writtenV4 ? 32 : 128) else { return nil }
+            bits = writtenV4 ? 96 + n : n
         }
-        let k = ip.key128
-        (hi, lo) = Self.mask(k, bits)
+        (hi, lo) = Self.mask(ip.key128, bits)
         self.bits = bits
         self.text = text
     }

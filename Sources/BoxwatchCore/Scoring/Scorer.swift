@@ -58,11 +58,15 @@ public struct Alert: Sendable, Equatable {
     public struct Technique: Sendable, Equatable {
         public var id: String
         public var name: String
+        /// The parent technique's name, for a sub-technique.
+        public var techniqueName: String
         public var tactic: String
     }
 
-    public static let uploadTool = Technique(id: "T1608.002", name: "Stage Capabilities: Upload Tool", tactic: "Resource Development")
-    public static let deployContainer = Technique(id: "T1610", name: "Deploy Container", tactic: "Defense Evasion")
+    public static let uploadTool = Technique(id: "T1608.002", name: "Upload Tool", techniqueName: "Stage Capabilities",
+                                             tactic: "Resource Development")
+    public static let deployContainer = Technique(id: "T1610", name: "Deploy Container", techniqueName: "Deploy Container",
+                                                  tactic: "Defense Evasion")
 
     /// The strategy's response guidance, shown with every alert.
     public static func response(for container: ContainerInfo?) -> [String] {
@@ -84,14 +88,14 @@ public final class Scorer {
     private var sensitive: PathMatcher
     private var internalNets: NetworkSet
     private var states: [ContainerID: Risk] = [:]
-    private var stateOrder: [ContainerID] = []
+    private var exitedOrder: [ContainerID] = []
     private var pending: [Alert] = []
     public private(set) var alertCount = 0
     /// Boot time of the latest event: when losses are noticed between events.
     public private(set) var lastEventTime: UInt64 = 0
     static let sensorID = ContainerID("boxwatch-sensor")
-    /// Per-container signals kept until the key (image) is known.
-    static let pendingLimit = 256
+    /// Distinct baseline checks kept per container until its key (image) is known.
+    static let pendingLimit = 4096
     /// How long to wait for a runtime's description before keying by ID.
     static let keyWaitNanos: UInt64 = 2_000_000_000
 
@@ -115,6 +119,8 @@ public final class Scorer {
         for s in states.values { s.allowCache = nil }
     }
 
+    public var hasPendingAlerts: Bool { !pending.isEmpty }
+
     /// Alerts raised since the last call, in order.
     public func takeAlerts() -> [Alert] {
         defer { pending.removeAll(keepingCapacity: true) }
@@ -132,6 +138,9 @@ public final class Scorer {
         var key: String?
         var entry: BaselineStore.Entry?
         var waiting: [(Check, Evidence)] = []
+        var waitingSeen: Set<Check> = []
+        var workloadFull = false
+        var exited = false
         var rates: [EventKind: Rate] = [:]
         var allowCache: [AllowRule]?
         var ephemeralNoted = false
@@ -155,7 +164,7 @@ public final class Scorer {
         var flagged: UInt64 = .max
     }
 
-    enum Check { case path(String), destination(String) }
+    enum Check: Hashable { case path(String), program(String), destination(String) }
 
     private func risk(for info: ContainerInfo, at t: UInt64) -> Risk {
         if let r = states[info.id] {
@@ -164,10 +173,12 @@ public final class Scorer {
         }
         let r = Risk(info: info, at: t)
         states[info.id] = r
-        stateOrder.append(info.id)
-        if stateOrder.count > 16384 {  // exited containers are dropped oldest first
-            let old = stateOrder.removeFirst()
-            states[old] = nil
+        if states.count > 16384 {  // exited containers are forgotten first, oldest first
+            while let old = exitedOrder.first, states.count > 16384 / 2 {
+                exitedOrder.removeFirst()
+                if states[old]?.exited == true { states[old] = nil }
+            }
+            if states.count > 16384, let any = states.keys.first(where: { $0 != info.id && $0 != Self.sensorID }) { states[any] = nil }
         }
         return r
     }
@@ -187,6 +198,11 @@ public final class Scorer {
         case .exited(_, let t):
             guard let r = states[s.info.id] else { return }
             if r.key == nil { decideKey(r, at: t, clock: clock, force: true) }
+            // keep only what its alerts need; it is forgotten first when room runs out
+            r.exited = true
+            r.workload = []
+            r.rates = [:]
+            exitedOrder.append(s.info.id)
             if let ms = s.lifetimeMillis, ms / 1000 < config.ephemeralSeconds, !r.ephemeralNoted {
                 r.ephemeralNoted = true
                 let ev = Evidence(at: t, pid: 0, comm: "-", action: "container-exit", detail: "lifetime \(Int(ms.rounded())) ms")
@@ -201,6 +217,8 @@ public final class Scorer {
         guard let r = states[state.info.id] else { return }
         r.info = state.info
         r.allowCache = nil
+        // allow rules by image or name could not match before: drop what they silence
+        for s in r.hits.keys where allowed(s, r) { r.hits[s] = nil }
         guard let m = state.info.metadata else { return }
         let t = lastEventTime
         if m.autoRemove && m.detached && !r.ephemeralNoted {
@@ -234,35 +252,40 @@ public final class Scorer {
         let pid = e.header.pid
         switch e.detail {
         case .exec(let x) where x.result == 0:
-            if r.workload.count >= 8192 { r.workload.removeAll(keepingCapacity: true) }
-            r.workload.insert(pid)
+            // past the cap nothing more is exempt: every process counts as workload
+            if r.workload.count < 16384 { r.workload.insert(pid) } else { r.workloadFull = true }
         case .fork(let child):
-            if r.workload.contains(pid) { r.workload.insert(child) }
+            if r.workload.contains(pid) && r.workload.count < 16384 { r.workload.insert(child) }
             return nil
         default: break
         }
         // The runtime's init (runc, crun) works inside the container's cgroup on
-        // host paths before it execs the workload: not the image's behaviour. A
-        // process of the workload that renames itself "runc" is still workload.
-        if !r.workload.contains(pid), Self.isRuntimeInit(e.header.comm) { return nil }
+        // host paths before it execs the workload: not the image's behaviour, so
+        // it neither learns nor deviates from the baseline. Only that: IOC and
+        // sensitive-file checks apply to every process, whatever its name.
+        let runtimeInit = !r.workloadFull && !r.workload.contains(pid) && Self.isRuntimeInit(e.header.comm)
         var reasons: [Reason] = []
         if r.key == nil { decideKey(r, at: t, clock: clock, force: false) }
 
         switch e.detail {
         case .open(let o):
             if let path = Self.resolvedPath(o) {
-                check(.path(path), r, e, at: t, clock: clock, into: &reasons)
+                if !runtimeInit { check(.path(path), r, e, at: t, clock: clock, into: &reasons) }
                 if let p = sensitiveMatch(path), !allowed(.sensitiveFile, r, path: path) {
                     add(.sensitiveFile, r, e, at: t, detail: "\(path) (matches \(p))", into: &reasons)
                 }
+            } else if !runtimeInit, o.path.truncated || o.directory?.truncated == true {
+                // padding a path past what the kernel copies must not hide it
+                add(.fileOffBaseline, r, e, at: t, detail: "path too long to resolve (\(o.path.value.prefix(64))…)", into: &reasons)
             }
         case .exec(let x):
-            if let path = Self.resolvedProgram(x) {
-                check(.path(path), r, e, at: t, clock: clock, into: &reasons)
+            if !runtimeInit, let path = Self.resolvedProgram(x) {
+                check(.program(path), r, e, at: t, clock: clock, into: &reasons)
             }
         case .connect(let c):
             switch c.address {
-            case .unix(let path, false):
+            case .unix(let raw, false):
+                let path = raw.hasPrefix("/") ? Self.sameRoot(PathText.normalize(raw)) : raw
                 if let p = sensitiveMatch(path), !allowed(.sensitiveFile, r, path: path) {
                     add(.sensitiveFile, r, e, at: t, detail: "socket \(path) (matches \(p))", into: &reasons)
                 }
@@ -271,26 +294,39 @@ public final class Scorer {
                     if let label = iocs.match(ip), !allowed(.iocDestination, r, destination: ip) {
                         add(.iocDestination, r, e, at: t, detail: "\(ip.normalized) on IOC list (\(label))", into: &reasons)
                     }
-                    if isExternal(ip) { check(.destination(ip.normalized.description), r, e, at: t, clock: clock, into: &reasons) }
+                    if !runtimeInit && isExternal(ip) {
+                        check(.destination(ip.normalized.description), r, e, at: t, clock: clock, into: &reasons)
+                    }
                 }
             }
         default:
             return nil
         }
-        spike(e, r, at: t, into: &reasons)
+        if !runtimeInit { spike(e, r, at: t, into: &reasons) }
         let score = min(100, reasons.reduce(0) { $0 + $1.weight })
         return EventScore(score: score, reasons: reasons)
     }
 
     // MARK: signals
 
+    /// The names runc, crun and youki give their init before it execs.
     static func isRuntimeInit(_ comm: String) -> Bool {
-        comm.hasPrefix("runc") || comm.hasPrefix("crun") || comm.hasPrefix("youki")
+        comm == "runc" || comm == "crun" || comm == "youki" || comm.hasPrefix("runc:[")
     }
 
     /// The path an open reached, when it is known absolutely (relative
     /// paths are resolved against the directory the kernel walked).
-    static func resolvedPath(_ o: OpenDetail) -> String? { o.absolutePath }
+    static func resolvedPath(_ o: OpenDetail) -> String? { o.absolutePath.map(sameRoot) }
+
+    /// "/proc/self/root/etc/shadow" is "/etc/shadow" (also /proc/<pid>/root
+    /// and /proc/thread-self/root: the same root for a process of the container).
+    static func sameRoot(_ path: String) -> String {
+        guard path.hasPrefix("/proc/") else { return path }
+        let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true)
+        guard parts.count >= 3, parts[2] == "root",
+              parts[1] == "self" || parts[1] == "thread-self" || parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) else { return path }
+        return parts.count == 4 ? sameRoot("/" + parts[3]) : "/"
+    }
 
     /// The program an exec ran: the kernel's walk of the file (so
     /// `/proc/self/exe` re-execs and relative names resolve), else the name.
@@ -322,13 +358,14 @@ public final class Scorer {
     private func check(_ c: Check, _ r: Risk, evidence ev: @autoclosure () -> Evidence, at t: UInt64, clock: WallClock,
                        into reasons: inout [Reason]) {
         guard let entry = r.entry else {
-            if r.waiting.count < Self.pendingLimit { r.waiting.append((c, ev())) }
+            if r.waiting.count < Self.pendingLimit, r.waitingSeen.insert(c).inserted { r.waiting.append((c, ev())) }
             return
         }
         let now = clock.unixNanos(boot: t)
         if baselines.isLearning(entry, at: now, config: config) {
             switch c {
             case .path(let p): baselines.learn(path: p, in: entry)
+            case .program(let p): baselines.learn(program: p, in: entry)
             case .destination(let d): baselines.learn(destination: d, in: entry)
             }
             return
@@ -337,6 +374,10 @@ public final class Scorer {
         case .path(let p):
             if !entry.paths.contains(p), !allowed(.fileOffBaseline, r, path: p) {
                 add(.fileOffBaseline, r, ev(), at: t, detail: "\(p) never seen for \(r.key ?? "?")", into: &reasons)
+            }
+        case .program(let p):
+            if !entry.programs.contains(p), !allowed(.fileOffBaseline, r, path: p) {
+                add(.fileOffBaseline, r, ev(), at: t, detail: "program \(p) never run by \(r.key ?? "?")", into: &reasons)
             }
         case .destination(let d):
             if !entry.destinations.contains(d), !allowed(.unexpectedDestination, r, destination: IPAddress(text: d)) {
@@ -354,7 +395,7 @@ public final class Scorer {
             key = "image:" + m.image
         } else if let m = info.metadata, !m.name.isEmpty {
             key = "name:" + m.name
-        } else if force || info.runtime != .docker || t &- r.firstSeen > Self.keyWaitNanos {
+        } else if force || info.runtime != .docker || Self.elapsed(r.firstSeen, t) > Self.keyWaitNanos {
             key = "container:" + info.id.rawValue
         }
         guard let key else { return }
@@ -364,6 +405,7 @@ public final class Scorer {
         r.entry = entry
         let waiting = r.waiting
         r.waiting = []
+        r.waitingSeen = []
         for (c, ev) in waiting {
             var reasons: [Reason] = []
             check(c, r, evidence: ev, at: ev.at, clock: clock, into: &reasons)
@@ -375,7 +417,7 @@ public final class Scorer {
         let kind = e.kind
         let second = t / 1_000_000_000
         var rate = r.rates[kind] ?? Rate(second: second, since: second)
-        if second > rate.second {
+        if second > rate.second {  // (an earlier second, out of order, counts in the current one)
             let alpha = 0.2
             rate.average = alpha * Double(rate.count) + (1 - alpha) * rate.average
             for _ in 0..<min(second - rate.second - 1, 60) { rate.average *= 1 - alpha }
@@ -383,7 +425,7 @@ public final class Scorer {
             rate.count = 0
         }
         rate.count += 1
-        if Double(second &- rate.since) >= config.spikeWarmupSeconds, rate.flagged != second,
+        if Double(Self.elapsed(rate.since, second)) >= config.spikeWarmupSeconds, rate.flagged != second,
            Double(rate.count) > max(config.spikeMinPerSecond, config.spikeFactor * rate.average),
            !allowed(.activitySpike, r) {
             rate.flagged = second
@@ -410,8 +452,8 @@ public final class Scorer {
     private func hit(_ s: Signal, _ r: Risk, at t: UInt64, detail: String, evidence: @autoclosure () -> Evidence) -> Int? {
         let w = config.weight(s)
         guard config.signals[s]?.enabled ?? true, !allowed(s, r) else { return nil }
-        if var h = r.hits[s], t &- h.last <= windowNanos {
-            h.last = t
+        if var h = r.hits[s], Self.elapsed(h.last, t) <= windowNanos {
+            h.last = max(h.last, t)
             if h.evidence.count < 5 { h.evidence.append(evidence()) }
             r.hits[s] = h
         } else {
@@ -421,18 +463,23 @@ public final class Scorer {
         return w
     }
 
-    private var windowNanos: UInt64 { UInt64(config.windowSeconds * 1e9) }
+    private var windowNanos: UInt64 { UInt64(min(max(config.windowSeconds, 0), 1e9) * 1e9) }
+
+    /// Time from `a` to `b`, 0 when `b` is earlier (records from different
+    /// CPUs, or a preempted program, arrive a little out of order).
+    static func elapsed(_ a: UInt64, _ b: UInt64) -> UInt64 { b > a ? b - a : 0 }
 
     private func raise(_ r: Risk, at t: UInt64) {
         guard !config.learningMode else { return }
-        let live = r.hits.filter { t &- $0.value.last <= windowNanos }
+        let live = r.hits.filter { Self.elapsed($0.value.last, t) <= windowNanos }
         let total = live.values.reduce(0) { $0 + $1.weight }
-        guard total >= config.threshold else { return }
+        // the sensor has one signal only: its losses alert whenever they are weighted at all
+        guard total >= config.threshold || (r.info == nil && total > 0) else { return }
         let signals = live.keys.sorted()
         let severity = Self.severity(Set(signals))
         for s in signals {
-            if let last = r.alerted[s], t &- last <= windowNanos { continue }
-            r.alerted[s] = t
+            if let last = r.alerted[s], Self.elapsed(last, t) <= windowNanos { continue }
+            r.alerted[s] = max(t, r.alerted[s] ?? 0)
             let h = live[s]!
             alertCount += 1
             let technique = s == .newContainer || s == .ephemeralContainer ? [Alert.deployContainer, Alert.uploadTool] : [Alert.uploadTool]

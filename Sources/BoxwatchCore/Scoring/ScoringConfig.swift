@@ -66,7 +66,7 @@ public struct ScoringConfig: Sendable, Equatable {
     public var spikeMinPerSecond = 200.0
     public var spikeWarmupSeconds = 30.0
     public var signals: [Signal: SignalSettings] = ScoringConfig.defaultWeights
-    /// Opens and execs of these paths are sensitive (globs; `*` within one
+    /// Opens of these paths, and connects to these sockets, are sensitive (globs; `*` within one
     /// component; a trailing "/" covers the tree).
     public var sensitivePaths: [String] = ScoringConfig.defaultSensitivePaths
     /// Addresses that are not "external": loopback, link-local and these.
@@ -82,7 +82,7 @@ public struct ScoringConfig: Sendable, Equatable {
     public var stateDirectory: String?
     /// Baseline bounds: entries per image, images kept.
     public var baselineMaxEntries = 4096
-    public var baselineMaxImages = 512
+    public var baselineMaxImages = 256
 
     public init() {}
 
@@ -92,7 +92,7 @@ public struct ScoringConfig: Sendable, Equatable {
         .iocDestination: SignalSettings(weight: 70),
         .unexpectedDestination: SignalSettings(weight: 30),
         .fileOffBaseline: SignalSettings(weight: 30),
-        .sensitiveFile: SignalSettings(weight: 50),
+        .sensitiveFile: SignalSettings(weight: 60),
         .activitySpike: SignalSettings(weight: 30),
         .coverageDegraded: SignalSettings(weight: 60),
     ]
@@ -113,5 +113,49 @@ public struct ScoringConfig: Sendable, Equatable {
     public func weight(_ s: Signal) -> Int {
         guard let w = signals[s], w.enabled else { return 0 }
         return w.weight
+    }
+}
+
+/// A file's name and its text, as read when the run started or reloaded.
+public struct NamedText: Sendable, Equatable {
+    public var name: String
+    public var text: String
+    public init(name: String, text: String) { self.name = name; self.text = text }
+}
+
+/// What a run's scoring was built from: the config and IOC files' texts
+/// (nil config: the built-in default) and the baselines it started with.
+/// Dumps carry it, so replay scores exactly as the run did.
+public struct ScoringSources: Sendable, Equatable {
+    public var config: NamedText?
+    public var iocs: [NamedText] = []
+    /// The baselines file's text at the start (nil after a reload, or none).
+    public var baselines: String?
+    /// The baselines were too large for the dump.
+    public var baselinesOmitted = false
+    public var learningMode = false
+    /// The run's start (a new scorer) rather than a reload (same baselines).
+    public var atStart = true
+
+    public init(config: NamedText? = nil, iocs: [NamedText] = [], baselines: String? = nil, learningMode: Bool = false) {
+        self.config = config
+        self.iocs = iocs
+        self.baselines = baselines
+        self.learningMode = learningMode
+    }
+
+    /// Parses everything again (errors name the original file and line).
+    public func build() throws(ConfigError) -> (ScoringConfig, NetworkSet, BaselineStore?) {
+        var config = ScoringConfig()
+        if let c = self.config { config = try ConfigFile.parse(c.text, file: c.name) }
+        if learningMode { config.learningMode = true }
+        var iocs = NetworkSet()
+        for n in config.iocEntries { iocs.insert(n, label: (self.config?.name ?? "config") + " ioc") }
+        for f in self.iocs { try IOCList.parse(f.text, file: f.name, into: &iocs) }
+        let store = try baselines.map { text throws(ConfigError) in
+            try BaselineStore.parse(text, file: "baselines (from the dump)", maxEntries: config.baselineMaxEntries,
+                                    maxImages: config.baselineMaxImages)
+        }
+        return (config, iocs, store)
     }
 }
