@@ -34,7 +34,12 @@ public struct EventFilter: Sendable {
 
     private func underPrefix(_ path: String?) -> Bool {
         guard let path else { return false }
-        return cgroupPrefixes.contains { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        return cgroupPrefixes.contains { Self.cgroup(path, isUnder: $0) }
+    }
+
+    /// Whole path components: "/a/b" is under "/a", "/ab" is not.
+    static func cgroup(_ path: String, isUnder prefix: String) -> Bool {
+        path == prefix || path.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/")
     }
 
     private func matchesContainer(_ a: Attribution) -> Bool {

@@ -506,7 +506,7 @@ public final class Scorer {
             guard let info = r.info else { return false }
             if let g = rule.image, !Glob(g).matches(info.metadata?.image ?? "") { return false }
             if let g = rule.containerName, !Glob(g).matches(info.metadata?.name ?? "") { return false }
-            if let p = rule.cgroupPrefix, !(info.cgroupPath == p || info.cgroupPath.hasPrefix(p.hasSuffix("/") ? p : p + "/")) { return false }
+            if let p = rule.cgroupPrefix, !EventFilter.cgroup(info.cgroupPath, isUnder: p) { return false }
             if let l = rule.launchedBy {
                 let g = Glob(l)
                 if !r.launchedBy.contains(where: { g.matches(Self.comm(of: $0)) }) { return false }
