@@ -47,11 +47,19 @@ dump += block(1, struct.pack("<HI", 10, 7) + b"fixture")
 dump += block(4, struct.pack("<q", 1) + seeds["open"]) + block(7, struct.pack("<qQ", 2, 1))
 open(os.path.join(d, "seed-dump"), "wb").write(dump)
 PY
-cp Tests/Fixtures/*.bwdump "$out/corpus/" 2>/dev/null || true
+cp Tests/Fixtures/*.bwdump Tests/Fixtures/fuzz/* "$out/corpus/" 2>/dev/null || true  # fuzz/: inputs that once crashed
 # text parsers, selected by a tag: the config (YAML), an IOC list, a baseline file
 printf '#yamlthreshold: 60\nlearning:\n  seconds: 5\nioc: [203.0.113.0/24, "::1"]\nallow:\n  - image: "ci-*"\n    signals: [new_container]\n' >"$out/corpus/seed-yaml"
 printf '#ioc# c2\n203.0.113.0/24\n2001:db8::/32 # v6\n\n198.51.100.7\n' >"$out/corpus/seed-ioc"
 printf '#baseboxwatch-baselines 1\nimage 1 2 0 image:app\ndir /var/cache\npath /etc/a\\nb\ndest 192.0.2.1\n' >"$out/corpus/seed-base"
-echo "fuzz.sh: running for ${seconds}s"
+echo "fuzz.sh: running for ${seconds}s (full log: $out/last.log)"
+status=0
 "$out/fuzz-record-decoder" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
-	-artifact_prefix="$out/" "$out/corpus" 2>&1 | tail -15
+	-artifact_prefix="$out/" "$out/corpus" >"$out/last.log" 2>&1 || status=$?
+if [ "$status" != 0 ]; then
+	# the Swift trap's own backtrace comes first; ASan's report of the crash handler follows
+	grep -m1 -A12 "Program crashed" "$out/last.log" || true
+	tail -8 "$out/last.log"
+	exit "$status"
+fi
+tail -6 "$out/last.log"

@@ -69,11 +69,12 @@ public struct SequenceTracker: Sendable {
     public mutating func saw(cpu: UInt32, seq: UInt64) {
         received &+= 1
         let expected = next[cpu] ?? 0
+        // wrapping arithmetic: a corrupt record may carry any number (fuzzing found it)
         if seq >= expected {
-            missing += Int64(clamping: seq - expected)
+            missing &+= Int64(clamping: seq - expected)
             next[cpu] = seq &+ 1
         } else {
-            missing -= 1  // late: it was counted missing when a later number came
+            missing &-= 1  // late: it was counted missing when a later number came
         }
     }
 }

@@ -438,4 +438,41 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(Set(store.entries.keys), ["image:a", "image:b", "container:z"])
         XCTAssertFalse(store.serialize().contains("container:"), "per-container baselines are not saved")
     }
+
+    // MARK: loss accounting
+
+    func testSequenceGapsCountDropsAndLateArrivals() {
+        var t = SequenceTracker()
+        for seq: UInt64 in [0, 1, 4, 5] { t.saw(cpu: 0, seq: seq) }   // 2 and 3 dropped
+        for seq: UInt64 in [0, 2, 1] { t.saw(cpu: 1, seq: seq) }      // 1 late: no gap
+        XCTAssertEqual(t.missing, 2)
+        XCTAssertEqual(t.received, 7)
+        // corrupt numbers (a fuzzed dump) wrap, never trap
+        t.saw(cpu: 2, seq: .max)
+        t.saw(cpu: 2, seq: .max)
+        t.saw(cpu: 3, seq: .max)
+        t.saw(cpu: 2, seq: 0)
+    }
+
+    func testConservationNamesWhatDoesNotAddUp() {
+        var t = SequenceTracker()
+        for seq: UInt64 in [0, 1, 3] { t.saw(cpu: 0, seq: seq) }
+        let ok = Conservation(counters: [.open: KindCounters(seen: 4, submitted: 3, dropped: 1)], delivered: [.open: 3], sequence: t)
+        XCTAssertTrue(ok.holds)
+        XCTAssertEqual(ok.line, "boxwatch: accounting: seen 4 = delivered 3 + dropped 1; sequence gaps 1 = dropped (exact)\n")
+        let bad = Conservation(counters: [.open: KindCounters(seen: 5, submitted: 3, dropped: 1)], delivered: [.open: 3], sequence: t)
+        XCTAssertFalse(bad.holds)
+        XCTAssertTrue(bad.line.contains("DOES NOT HOLD for open"), bad.line)
+    }
+
+    func testLossWindowIsAnInBandRecord() {
+        let w = LossWindow(since: [.open: KindCounters(dropped: 2)], now: [.open: KindCounters(dropped: 7), .exec: KindCounters(dropped: 1)],
+                           from: 1_000_000_000, to: 2_000_000_000)
+        XCTAssertEqual(w?.total, 6)
+        XCTAssertEqual(w?.kinds, "exec=1 open=5")
+        var json = ""
+        ECSFormatter().format(w!, into: &json)
+        XCTAssertEqual(json, #"{"@timestamp":"1970-01-01T00:00:02.000000000Z","event":{"kind":"event","category":["host"],"type":["info"],"action":"lost","outcome":"failure"},"boxwatch":{"lost":{"total":6,"exec":1,"open":5,"window_start":"1970-01-01T00:00:01.000000000Z","window_end":"1970-01-01T00:00:02.000000000Z"}}}"# + "\n")
+        XCTAssertNil(LossWindow(since: [.open: KindCounters(dropped: 7)], now: [.open: KindCounters(dropped: 7)], from: 0, to: 1))
+    }
 }
