@@ -21,7 +21,7 @@ struct Containers {
         quiet.kinds = []
         quiet.lifecycle = false
         let pipeline = Pipeline(table: session.table, filter: quiet, formatter: ECSFormatter(), clock: HostClock.sample())
-        let resolver = MetadataResolver()
+        let resolver = sensorArgs.metadataResolver()
         pipeline.onLifecycle = { if case .started(let s, _) = $0 { resolver.request(s.info) } }
         session.requestMetadata(resolver)
         stderrWriter.write(session.attachedMessage("; listing containers at the end"))

@@ -8,6 +8,8 @@ struct SensorArgs {
     var ringBytes = 16 << 20
     var includeSelf = false
     var objectPath: String?
+    /// Where dockerd keeps its data (`dockerd --data-root`), for container names and images.
+    var dockerRoot = "/var/lib/docker"
 
     init(_ args: inout Arguments) throws {
         let command = args.command
@@ -25,6 +27,16 @@ struct SensorArgs {
             }
         }
         objectPath = try args.value("--bpf-object")
+        if let root = try args.value("--docker-root") {
+            guard root.hasPrefix("/") else { throw UsageError(message: "\(command): --docker-root '\(root)' is not an absolute path") }
+            dockerRoot = root
+        }
+    }
+
+    func metadataResolver() -> MetadataResolver {
+        let r = MetadataResolver()
+        r.dockerRoot = dockerRoot
+        return r
     }
 }
 

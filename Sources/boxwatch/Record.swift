@@ -159,7 +159,7 @@ struct Record {
         let recorder = DumpRecorder(path: output, maxSize: maxSize, rotate: rotate, session: session, clock: HostClock.sample())
         stderrWriter.write(session.attachedMessage("; recording to \(output)"))
         var counters = recorder.baseline
-        let resolver = MetadataResolver()
+        let resolver = sensorArgs.metadataResolver()
         session.requestMetadata(resolver)
         func follow(_ e: Event) {
             if case .started(let s, _)? = session.table.apply(e) { resolver.request(s.info) }

@@ -39,7 +39,7 @@ struct Tail {
         pipeline.showEvents = !agent
         let recorder = recordPath.map { DumpRecorder(path: $0, maxSize: nil, session: session, clock: pipeline.clock) }
         if let sources = made?.1 { recorder?.scoring(sources) }  // replay scores as this run does
-        let resolver = MetadataResolver()
+        let resolver = sensorArgs.metadataResolver()
         pipeline.onLifecycle = { if case .started(let s, _) = $0 { resolver.request(s.info) } }
         session.requestMetadata(resolver)
         stderrWriter.write(session.attachedMessage(recordPath.map { "; recording to \($0)" } ?? ""))

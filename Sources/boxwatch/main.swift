@@ -42,6 +42,7 @@ let usage = """
       --include-self         also show the sensor's own activity
       --record FILE          (tail, run) also write the records to a dump: its replay prints the same lines
       --bpf-object PATH      the compiled BPF object (default: found next to the binary or in build/bpf)
+      --docker-root DIR      dockerd's --data-root, for container names and images (default /var/lib/docker)
 
     """
 

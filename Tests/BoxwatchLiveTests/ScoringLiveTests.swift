@@ -125,12 +125,13 @@ final class ScoringLiveTests: XCTestCase {
         let dir = try tempDir()
         let state = dir + "/state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        // a large previous baseline: 400 images x 250 paths (~100k lines)
-        let old = BaselineStore(maxEntries: 4096, maxImages: 512)
-        for i in 0..<400 {
+        // a large previous baseline: 200 images x (250 paths + 300 programs), ~3 MB to save
+        let old = BaselineStore()
+        for i in 0..<200 {
             let e = old.entry("image:registry.local/app-\(i)", at: 1_700_000_000_000_000_000)
             old.countContainer(e)
             for p in 0..<250 { old.learn(path: "/srv/app-\(i)/data/file-\(p).bin", in: e) }
+            for p in 0..<300 { old.learn(program: "/srv/app-\(i)/bin/tool-\(p)", in: e) }
         }
         let oldText = old.serialize()
         try oldText.write(toFile: state + "/baselines", atomically: false, encoding: .utf8)
@@ -138,40 +139,54 @@ final class ScoringLiveTests: XCTestCase {
         try "learning:\n  seconds: 600\n".write(toFile: config, atomically: true, encoding: .utf8)
         var sawNew = 0, midSave = 0
         let rounds = 10
-        for round in 0...rounds {  // the last round exits cleanly: its save must land
-            let out = dir + "/out\(round)", err = dir + "/err\(round)"
-            let pid = try Live.spawn(Live.binary, ["run", "--config", config, "--state-dir", state], stdout: out, stderr: err)
-            XCTAssertTrue(Live.waitAttached(err), (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
-            // a container that learns something: the store is dirty, so exit saves
+        var exitSeconds = 1.0  // measured by round 0, which exits cleanly: its save must land
+        for round in 0...rounds {
+            // a Docker container (its description in a private --docker-root)
+            // that teaches its image something: the store is dirty, so exit saves
             let c = try fakeContainer()
+            let image = "registry.local/new-\(round)"
+            let meta = dir + "/docker/containers/\(c.id)"
+            try FileManager.default.createDirectory(atPath: meta, withIntermediateDirectories: true)
+            try #"{"Name":"/t\#(round)","Config":{"Image":"\#(image)","Labels":{}}}"#.write(toFile: meta + "/config.v2.json", atomically: true, encoding: .utf8)
+            let out = dir + "/out\(round)", err = dir + "/err\(round)"
+            let pid = try Live.spawn(Live.binary, ["run", "--config", config, "--state-dir", state, "--docker-root", dir + "/docker"],
+                                     stdout: out, stderr: err)
+            XCTAssertTrue(Live.waitAttached(err), (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
             let r = try Live.run("/bin/sh", ["-c", "echo $$ > \"$0/cgroup.procs\" && exec /bin/cat /etc/hostname /etc/passwd", c.dir])
             XCTAssertEqual(r.status, 0)
-            rmdir(c.dir)  // its exit keys its baseline by ID
-            usleep(300_000)
+            usleep(600_000)  // the description is read within 100 ms
             kill(pid, SIGINT)
-            if round < rounds {
-                usleep(UInt32.random(in: 0...1_500_000))
+            let stopAt = Date()
+            if round > 0 && round % 2 == 0 {  // somewhere in the exit: detach, drain, save
+                usleep(UInt32(Double.random(in: 0...exitSeconds) * 1e6))
+                kill(pid, SIGKILL)
+            } else if round > 0 {  // in the middle of the save: as soon as its temporary file exists
+                let tmp = state + "/baselines.tmp.\(pid)"
+                while Date().timeIntervalSince(stopAt) < exitSeconds * 2 && access(tmp, F_OK) != 0 { usleep(200) }
                 kill(pid, SIGKILL)
             }
             var status: Int32 = 0
             waitpid(pid, &status, 0)
+            if round == 0 { exitSeconds = Date().timeIntervalSince(stopAt) }
             let text = try String(contentsOfFile: state + "/baselines", encoding: .utf8)
             let store = try BaselineStore.parse(text, file: "baselines")
-            for i in [0, 199, 399] {
+            for i in [0, 99, 199] {
                 XCTAssertTrue(store.entries["image:registry.local/app-\(i)"]?.paths.contains("/srv/app-\(i)/data/file-7.bin") == true,
                               "round \(round): the old baselines are intact")
+                XCTAssertEqual(store.entries["image:registry.local/app-\(i)"]?.programs.count, 300)
             }
-            let learned = store.entries.keys.contains("container:" + c.id)
-            if round < rounds {
+            let learned = store.entries["image:" + image]?.paths.contains("/etc/passwd") == true
+            if round > 0 {
                 if learned { sawNew += 1 }
             } else {
                 XCTAssertEqual(status, 0)
-                XCTAssertTrue(learned, "a clean exit saves what the container taught")
+                XCTAssertTrue(learned, "a clean exit saves what the container taught; stderr: \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
             }
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0 != "baselines" }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0 != "baselines" && $0 != "lock" }
             if !leftovers.isEmpty { midSave += 1 }
-            XCTAssertTrue(round == rounds ? leftovers.isEmpty : true, "temporary files left: \(leftovers)")
+            XCTAssertTrue(round > 0 || leftovers.isEmpty, "temporary files left: \(leftovers)")
         }
-        print("kill -9 rounds: \(rounds), new save landed whole: \(sawNew), previous file kept whole: \(rounds - sawNew) (\(midSave) killed mid-save, temporary file left), torn: 0")
+        print("kill -9 rounds: \(rounds) at random points of a \(Int(exitSeconds * 1000)) ms exit: new save landed whole: \(sawNew), "
+              + "previous file kept whole: \(rounds - sawNew) (\(midSave) killed mid-save, temporary file left), torn: 0")
     }
 }
