@@ -20,6 +20,7 @@ public final class ContainerTable {
     public func learn(_ id: CgroupID, path: String) {
         paths[id] = path
         cache[id] = nil
+        leafCache[id] = nil
     }
 
     /// Records that the cgroup was removed; it still resolves until
@@ -86,6 +87,9 @@ public final class ContainerTable {
     /// The attribution of the task that produced `header`: by the known path
     /// of its cgroup id, else by the leaf name the kernel read at the event.
     private var v1Cache: [String: Attribution] = [:]
+    /// By leaf name, for ids whose path is not known (yet): bounded, and
+    /// dropped for an id when its path is learned.
+    private var leafCache: [CgroupID: Attribution] = [:]
     private var metadata: [ContainerID: ContainerMetadata] = [:]
 
     /// Joins a runtime's description into the container's attribution from
@@ -121,8 +125,14 @@ public final class ContainerTable {
         if id == .root { return .host }
         if let hit = cache[id] { return hit }
         guard let path = paths[id] else {
-            // not cached: the path may still arrive (mkdir record or rescan)
-            return CgroupPath.attribute(leaf: leaf)
+            // kept apart: the path may still arrive (mkdir record or rescan)
+            if let hit = leafCache[id] { return hit }
+            let result = CgroupPath.attribute(leaf: leaf)
+            if !leaf.isEmpty {
+                if leafCache.count >= 4096 { leafCache.removeAll(keepingCapacity: true) }
+                leafCache[id] = result
+            }
+            return result
         }
         var result = CgroupPath.attribute(path: path)
         if case .container(var info) = result, let m = metadata[info.id] {

@@ -26,7 +26,7 @@ public struct ECSFormatter: EventFormatter {
         let h = e.header
         var j = JSONWriter()
         j.object { j in
-            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: h.bootTimeNanos)).iso8601)
+            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: h.bootTimeNanos)))
             j.object("event") { j in
                 j.field("kind", "event")
                 j.field("category", [Self.category(e.kind)])
@@ -119,7 +119,7 @@ public struct ECSFormatter: EventFormatter {
         }
         var j = JSONWriter()
         j.object { j in
-            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: at)).iso8601)
+            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: at)))
             j.object("event") { j in
                 j.field("kind", "event")
                 j.field("category", ["process"])

@@ -7,6 +7,11 @@ public enum PathText {
     /// are not followed, so this is the kernel's answer only where none of the
     /// components crossed by ".." is a symlink.
     public static func normalize(_ path: String) -> String {
+        isNormal(path) ? path : rebuilt(path)
+    }
+
+    /// The definition: split on "/", drop "." and "", pop for "..", join.
+    static func rebuilt(_ path: String) -> String {
         var parts: [Substring] = []
         for c in path.split(separator: "/", omittingEmptySubsequences: true) {
             switch c {
@@ -16,6 +21,26 @@ public enum PathText {
             }
         }
         return "/" + parts.joined(separator: "/")
+    }
+
+    /// Already normal: starts with "/", no empty, "." or ".." component and
+    /// no trailing "/" (most paths the kernel reports; one pass over bytes).
+    static func isNormal(_ path: String) -> Bool {
+        var it = path.utf8.makeIterator()
+        guard it.next() == UInt8(ascii: "/") else { return false }
+        var run = 0   // bytes of the current component so far
+        var dots = 0  // of which are leading dots
+        while let b = it.next() {
+            if b == UInt8(ascii: "/") {
+                if run == 0 || (run == dots && dots <= 2) { return false }
+                run = 0
+                dots = 0
+            } else {
+                if b == UInt8(ascii: ".") && run == dots { dots += 1 }
+                run += 1
+            }
+        }
+        return path.utf8.count == 1 || (run > 0 && !(run == dots && dots <= 2))
     }
 }
 

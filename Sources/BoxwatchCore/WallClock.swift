@@ -39,7 +39,25 @@ public struct UTCTime: Sendable, Equatable {
 
     /// "2026-12-03T16:57:01.123456789Z"
     public var iso8601: String {
-        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(clock)Z"
+        var b: [UInt8] = []
+        appendISO8601(to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// `iso8601`'s bytes, written in place (JSON lines write one per event).
+    func appendISO8601(to out: inout [UInt8]) {
+        func digits(_ v: Int, _ width: Int) {
+            var d = 1
+            for _ in 1..<width { d *= 10 }
+            while d > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / d % 10))
+                d /= 10
+            }
+        }
+        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(hour, 2); out.append(UInt8(ascii: ":")); digits(minute, 2); out.append(UInt8(ascii: ":")); digits(second, 2)
+        out.append(UInt8(ascii: ".")); digits(nanos, 9); out.append(UInt8(ascii: "Z"))
     }
 
     /// "16:57:01.123456789"

@@ -37,6 +37,19 @@ final class ResolvedPathTests: XCTestCase {
         }
     }
 
+    /// The fast path (a path already normal is returned as is) agrees with
+    /// the definition on every string of up to 7 characters from "/", "." and "a".
+    func testNormalFastPathAgreesWithDefinition() {
+        var level = [""], all = [""]
+        for _ in 0..<7 {
+            level = level.flatMap { s in ["/", ".", "a"].map { s + $0 } }
+            all += level
+        }
+        for s in all {
+            XCTAssertEqual(PathText.isNormal(s), PathText.rebuilt(s) == s, s)
+        }
+    }
+
     func open(_ path: String, dir: String?, dirStrFlags: UInt16 = 0, dirFlags: UInt16 = 0,
               pathFlags: UInt16 = 0, dirfd: Int32 = -100) throws -> OpenDetail {
         let e = try RecordDecoder.decode(RecordBuilder.open(path: path, ret: 3, dirfd: dirfd, pathFlags: pathFlags,

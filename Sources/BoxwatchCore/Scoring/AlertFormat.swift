@@ -6,7 +6,7 @@ extension ECSFormatter {
     public func format(_ a: Alert, clock: WallClock, into out: inout String) {
         var j = JSONWriter()
         j.object { j in
-            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: a.at)).iso8601)
+            j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: a.at)))
             j.object("event") { j in
                 j.field("kind", "alert")
                 j.field("category", [a.container == nil ? "host" : "intrusion_detection"])
@@ -61,7 +61,7 @@ extension ECSFormatter {
                     j.array("evidence") { j in
                         for e in a.evidence {
                             j.object { j in
-                                j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: e.at)).iso8601)
+                                j.field("@timestamp", UTCTime(unixNanos: clock.unixNanos(boot: e.at)))
                                 j.field("action", e.action)
                                 if e.pid != 0 { j.field("pid", e.pid) }
                                 j.field("process", e.comm)
@@ -109,7 +109,7 @@ extension ECSFormatter {
     public func format(_ loss: LossWindow, into out: inout String) {
         var j = JSONWriter()
         j.object { j in
-            j.field("@timestamp", UTCTime(unixNanos: loss.to).iso8601)
+            j.field("@timestamp", UTCTime(unixNanos: loss.to))
             j.object("event") { j in
                 j.field("kind", "event")
                 j.field("category", ["host"])
@@ -121,8 +121,8 @@ extension ECSFormatter {
                 j.object("lost") { j in
                     j.field("total", loss.total)
                     for k in EventKind.allCases { j.field(k.rawValue, loss.byKind[k]) }
-                    j.field("window_start", UTCTime(unixNanos: loss.from).iso8601)
-                    j.field("window_end", UTCTime(unixNanos: loss.to).iso8601)
+                    j.field("window_start", UTCTime(unixNanos: loss.from))
+                    j.field("window_end", UTCTime(unixNanos: loss.to))
                 }
             }
         }
