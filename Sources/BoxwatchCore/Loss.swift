@@ -77,6 +77,14 @@ public struct SequenceTracker: Sendable {
             missing &-= 1  // late: it was counted missing when a later number came
         }
     }
+
+    /// Numbers handed out that never arrived, given each CPU's next number
+    /// in the kernel (`heads`). After the programs are detached and the ring
+    /// drained this is exact: it also counts drops after a CPU's last
+    /// delivered record, which no later number can reveal.
+    public func missing(heads: [UInt32: UInt64]) -> Int64 {
+        Int64(clamping: heads.values.reduce(0, &+)) &- Int64(clamping: received)
+    }
 }
 
 /// At the end of a live run (programs detached, ring drained): what the
@@ -90,7 +98,10 @@ public struct Conservation: Sendable, Equatable {
     /// Kinds whose counts do not add up.
     public var unbalanced: [EventKind] = []
 
-    public init(counters: KernelCounters, delivered: [EventKind: UInt64], sequence: SequenceTracker) {
+    /// `heads`: each CPU's next sequence number in the kernel, read after the
+    /// drain (nil: only the gaps between delivered records are known).
+    public init(counters: KernelCounters, delivered: [EventKind: UInt64], sequence: SequenceTracker,
+                heads: [UInt32: UInt64]? = nil) {
         for kind in EventKind.allCases {
             let c = counters[kind] ?? KindCounters()
             let d = delivered[kind] ?? 0
@@ -99,7 +110,7 @@ public struct Conservation: Sendable, Equatable {
             dropped &+= c.dropped
             if c.seen != d &+ c.dropped { unbalanced.append(kind) }
         }
-        sequenceGaps = sequence.missing
+        sequenceGaps = heads.map { sequence.missing(heads: $0) } ?? sequence.missing
     }
 
     public var holds: Bool { unbalanced.isEmpty && sequenceGaps == Int64(dropped) }

@@ -112,11 +112,11 @@ final class BPFObject {
     }
 
     /// Sums a per-CPU array of u64 at `key` over all possible CPUs.
-    static func perCPUSum(fd: Int32, key: UInt32, cpus: Int, into values: inout [UInt64]) -> UInt64? {
+    /// One slot of a per-CPU array of u64: a value per possible CPU, in
+    /// `values` (sized to the CPU count); false when the lookup failed.
+    static func perCPU(fd: Int32, key: UInt32, into values: inout [UInt64]) -> Bool {
         var k = key
-        let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(fd, &k, $0.baseAddress) }
-        if rc != 0 { return nil }
-        return values.prefix(cpus).reduce(0, &+)
+        return values.withUnsafeMutableBytes { bpf_map_lookup_elem(fd, &k, $0.baseAddress) } == 0
     }
 
     private func takeLog() -> String {

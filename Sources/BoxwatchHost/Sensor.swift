@@ -23,7 +23,7 @@ public final class Sensor {
     private let bpf: BPFObject
     private var ring: OpaquePointer?
     private let statsFD: Int32
-    private let cpus: Int
+    private let seqsFD: Int32
     private var scratch: [UInt64]
     private let sink: RingSink
     public let programCount: Int
@@ -43,8 +43,8 @@ public final class Sensor {
         try bpf.setReadOnly("bw_cfg", config)
         try bpf.load()
         statsFD = try bpf.mapFD("stats")
-        cpus = max(1, Int(libbpf_num_possible_cpus()))
-        scratch = [UInt64](repeating: 0, count: cpus)
+        seqsFD = try bpf.mapFD("seqs")
+        scratch = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
         sink = RingSink()
         let ringFD = try bpf.mapFD("events")
         let ctx = Unmanaged.passUnretained(sink).toOpaque()
@@ -105,13 +105,25 @@ public final class Sensor {
             var c = KindCounters()
             let base = UInt32(kind.wireValue) * UInt32(BW_STAT_N.rawValue)
             func read(_ stat: bw_stat) -> UInt64 {
-                BPFObject.perCPUSum(fd: statsFD, key: base + stat.rawValue, cpus: cpus, into: &scratch) ?? 0
+                BPFObject.perCPU(fd: statsFD, key: base + stat.rawValue, into: &scratch) ? scratch.reduce(0, &+) : 0
             }
             c.seen = read(BW_STAT_SEEN)
             c.submitted = read(BW_STAT_SUBMITTED)
             c.dropped = read(BW_STAT_DROPPED)
             out[kind] = c
         }
+        return out
+    }
+}
+
+extension Sensor {
+    /// Each CPU's next sequence number: every record the kernel tried to
+    /// send took one, so after a drain the numbers never received are
+    /// exactly the drops, those after the last record that arrived included.
+    public func sequenceHeads() -> [UInt32: UInt64] {
+        var out: [UInt32: UInt64] = [:]
+        guard BPFObject.perCPU(fd: seqsFD, key: 0, into: &scratch) else { return out }
+        for (cpu, next) in scratch.enumerated() where next > 0 { out[UInt32(cpu)] = next }
         return out
     }
 }

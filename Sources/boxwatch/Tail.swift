@@ -110,7 +110,8 @@ struct Tail {
         saver.maybeSave(scorer, force: true)
         if !text.isEmpty { out.write(text, stopFD: session.signals.fd) }  // the final loss record
         // detached and drained: every record the kernel counted is accounted for
-        let balance = Conservation(counters: session.sensor.counters(), delivered: pipeline.delivered, sequence: pipeline.sequence)
+        let balance = Conservation(counters: session.sensor.counters(), delivered: pipeline.delivered, sequence: pipeline.sequence,
+                                   heads: session.sensor.sequenceHeads())
         stderrWriter.write(balance.line)
         let end = recorder?.finish()
         session.sensor.close()

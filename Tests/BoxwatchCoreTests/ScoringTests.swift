@@ -465,6 +465,20 @@ final class ScoringTests: XCTestCase {
         XCTAssertTrue(bad.line.contains("DOES NOT HOLD for open"), bad.line)
     }
 
+    /// Drops after a CPU's last delivered record leave no gap between
+    /// records; the kernel's next numbers (heads) reveal them.
+    func testTrailingDropsAreCountedFromTheKernelsNextNumbers() {
+        var t = SequenceTracker()
+        for seq: UInt64 in [0, 1, 2] { t.saw(cpu: 0, seq: seq) }  // cpu 0: then 5 dropped (3...7)
+        for seq: UInt64 in [0, 2] { t.saw(cpu: 1, seq: seq) }     // cpu 1: 1 dropped between, none after
+        XCTAssertEqual(t.missing, 1, "only the inner gap shows between records")
+        let counters: KernelCounters = [.open: KindCounters(seen: 11, submitted: 5, dropped: 6)]
+        let c = Conservation(counters: counters, delivered: [.open: 5], sequence: t, heads: [0: 8, 1: 3])
+        XCTAssertEqual(c.sequenceGaps, 6)
+        XCTAssertTrue(c.holds, c.line)
+        XCTAssertFalse(Conservation(counters: counters, delivered: [.open: 5], sequence: t).holds)
+    }
+
     func testLossWindowIsAnInBandRecord() {
         let w = LossWindow(since: [.open: KindCounters(dropped: 2)], now: [.open: KindCounters(dropped: 7), .exec: KindCounters(dropped: 1)],
                            from: 1_000_000_000, to: 2_000_000_000)
