@@ -39,5 +39,9 @@ wait "$runner"
 sleep 2
 peak=$(awk '/^VmHWM/ {printf "%.1f", $2/1024}' "/proc/$agent/status")
 echo "memory-paths: done in ${SECONDS} s; RSS $(rss) MiB after, peak $peak MiB"
+kill -INT "$agent"; wait "$agent" || true; agent=""
 echo "memory-paths: alerts: $(grep -c "ALERT" "$work/alerts.txt" || true)"
 echo "memory-paths: lost events: $( (grep -o "LOST [0-9]* events" "$work/err.txt" || true) | awk '{s += $2} END {print s+0}')"
+# what the agent handled (all kinds, host included), and what it kept of the flood
+grep -h "accounting:" "$work/err.txt" | sed 's/^boxwatch: /memory-paths: /'
+echo "memory-paths: baseline file $(wc -c <"$work/state/baselines") bytes, $(grep -c '/nope/' "$work/state/baselines" || true) entries under /nope"
