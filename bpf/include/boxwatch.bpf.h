@@ -137,12 +137,13 @@ struct bw_args {
 
 static __always_inline void bw_syscall_args(struct bw_args *out)
 {
+	/* a BTF pointer: plain loads (the JIT guards them), no helper call each */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	out->a[0] = BPF_CORE_READ(regs, di);
-	out->a[1] = BPF_CORE_READ(regs, si);
-	out->a[2] = BPF_CORE_READ(regs, dx);
-	out->a[3] = BPF_CORE_READ(regs, r10);
-	out->a[4] = BPF_CORE_READ(regs, r8);
+	out->a[0] = regs->di;
+	out->a[1] = regs->si;
+	out->a[2] = regs->dx;
+	out->a[3] = regs->r10;
+	out->a[4] = regs->r8;
 }
 
 /* Reserves a record of `size` bytes and fills the common header. Every call
@@ -173,14 +174,19 @@ static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 	h->cpu = bpf_get_smp_processor_id();
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	/* t is a BTF pointer: fields are plain loads (the JIT guards them),
+	 * not a helper call per hop as BPF_CORE_READ would make */
+	h->ppid = t->real_parent->tgid;
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
-	struct pid *lp = BPF_CORE_READ(t, group_leader, thread_pid);
-	unsigned int level = BPF_CORE_READ(lp, level);
-	h->ns_pid = BPF_CORE_READ(lp, numbers[level & 31].nr);
-	h->pidns_ino = BPF_CORE_READ(lp, numbers[level & 31].ns, ns.inum);
-	h->mntns_ino = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	struct pid *lp = t->group_leader->thread_pid;
+	unsigned int level = lp->level;
+	/* numbers[] is a flexible array, beyond what the verifier lets a plain load reach */
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), &lp->numbers[level & 31]);
+	h->ns_pid = up.nr;
+	h->pidns_ino = BPF_CORE_READ(up.ns, ns.inum);
+	h->mntns_ino = t->nsproxy->mnt_ns->ns.inum;
 	h->flags = BW_HDR_FLAG_NONE;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	return h;
@@ -255,14 +261,14 @@ static __always_inline void bw_cgroup_name(void *rec, __u16 off)
 {
 	struct bw_hdr *h = rec;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct cgroup *dfl = BPF_CORE_READ(t, cgroups, dfl_cgrp);
-	if (bw_cfg.v1_fallback && BPF_CORE_READ(dfl, level) == 0) {
+	struct cgroup *dfl = t->cgroups->dfl_cgrp;
+	if (bw_cfg.v1_fallback && dfl->level == 0) {
 		/* in the cgroup2 root: a runtime may have put the task in v1
 		 * hierarchies only (B01); name it by its pids cgroup, "parent/leaf" */
 		int ssid = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
-		struct cgroup *v1 = BPF_CORE_READ(t, cgroups, subsys[ssid], cgroup);
-		if (v1 && BPF_CORE_READ(v1, level) > 0) {
-			struct kernfs_node *kn = BPF_CORE_READ(v1, kn);
+		struct cgroup *v1 = t->cgroups->subsys[ssid]->cgroup;
+		if (v1 && v1->level > 0) {
+			struct kernfs_node *kn = v1->kn;
 			long n1 = bpf_probe_read_kernel_str(rec + off, BW_V1_PARENT_ROOM,
 							    BPF_CORE_READ(bw_kn_parent(kn), name));
 			if (n1 > 0) {
@@ -279,7 +285,7 @@ static __always_inline void bw_cgroup_name(void *rec, __u16 off)
 			}
 		}
 	}
-	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, BPF_CORE_READ(dfl, kn, name));
+	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, dfl->kn->name);
 }
 
 /* ---- paths walked in the kernel: open's dir, exec's exe ----
