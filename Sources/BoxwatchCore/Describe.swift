@@ -1,3 +1,4 @@
+import Synchronization
 /// Human-readable names for the numbers in events, shared by both formatters.
 public enum Describe {
     static let openFlagNames: [(UInt32, String)] = [
@@ -9,6 +10,16 @@ public enum Describe {
 
     /// "O_RDONLY|O_CLOEXEC"; bits without a name are kept in octal.
     public static func openFlags(_ flags: UInt32) -> String {
+        // a program uses a handful of combinations: spell each once
+        if let known = openFlagsSeen.withLock({ $0[flags] }) { return known }
+        let text = spellOpenFlags(flags)
+        openFlagsSeen.withLock { if $0.count < 1024 { $0[flags] = text } }
+        return text
+    }
+
+    private static let openFlagsSeen = Mutex<[UInt32: String]>([:])
+
+    static func spellOpenFlags(_ flags: UInt32) -> String {
         var names = [["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][Int(flags & 3)]]
         var rest = flags & ~3
         if rest & 0o20200000 == 0o20200000 { names.append("O_TMPFILE"); rest &= ~0o20200000 }

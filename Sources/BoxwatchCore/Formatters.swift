@@ -140,7 +140,7 @@ public struct ECSFormatter: EventFormatter {
                 if case .exited = change {
                     if let ms = s.lifetimeMillis { j.field("lifetime_ms", Int64(ms.rounded())) }
                     j.object("events") { j in
-                        for k in [EventKind.exec, .open, .connect] { j.field(k.rawValue, s.events[k] ?? 0) }
+                        for k in [EventKind.exec, .open, .connect] { j.field(named: k.rawValue, s.events[k] ?? 0) }
                     }
                 }
             }
@@ -158,7 +158,7 @@ public struct ECSFormatter: EventFormatter {
                 j.object("image") { $0.field("name", m.image) }
                 if !m.labels.isEmpty {
                     j.object("labels") { j in
-                        for key in m.labels.keys.sorted() { j.field(key, m.labels[key]) }
+                        for key in m.labels.keys.sorted() { j.field(named: key, m.labels[key]) }
                     }
                 }
             }

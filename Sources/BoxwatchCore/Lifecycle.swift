@@ -153,7 +153,7 @@ public enum ContainerListing {
                     j.field("removed_ktime_ns", s.removed)
                     if let ms = s.lifetimeMillis { j.field("lifetime_ms", Int64(ms.rounded())) }
                     j.object("events") { j in
-                        for k in [EventKind.exec, .open, .connect] { j.field(k.rawValue, s.events[k] ?? 0) }
+                        for k in [EventKind.exec, .open, .connect] { j.field(named: k.rawValue, s.events[k] ?? 0) }
                     }
                 }
             }

@@ -48,11 +48,11 @@ extension JSONWriter {
     /// A path walked in the kernel as `key` (left out when no walk was made),
     /// with `key_truncated`, `key_read_error` and one `key_<flag>` per
     /// `PathFlags` name.
-    mutating func walkedPath(_ key: String, _ text: WireText?, _ flags: PathFlags) {
+    mutating func walkedPath(_ key: StaticString, _ text: WireText?, _ flags: PathFlags) {
         guard let text else { return }
         field(key, text.known)
-        if text.truncated { field(key + "_truncated", true) }
-        if text.fault { field(key + "_read_error", true) }
-        for name in flags.names { field(key + "_" + name, true) }
+        if text.truncated { field(named: "\(key)_truncated", true) }
+        if text.fault { field(named: "\(key)_read_error", true) }
+        for name in flags.names { field(named: "\(key)_\(name)", true) }
     }
 }

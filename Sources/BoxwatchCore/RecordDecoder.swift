@@ -209,6 +209,21 @@ public enum RecordDecoder {
     }
 }
 
+/// No byte has its high bit set: eight at a time, then the tail.
+func isASCII(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let p = u.baseAddress else { return true }
+    var i = 0
+    while i + 8 <= u.count {
+        if UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+        i += 8
+    }
+    while i < u.count {
+        if p[i] >= 0x80 { return false }
+        i += 1
+    }
+    return true
+}
+
 func cString<T>(_ tuple: T) -> String {
     withUnsafeBytes(of: tuple) { decodeBytes($0.prefix { $0 != 0 }).text }
 }
@@ -218,6 +233,12 @@ func cString<T>(_ tuple: T) -> String {
 /// `\xNN` (and `invalid` is set), so two different names never print alike,
 /// as they would if both became U+FFFD.
 func decodeBytes<C: Collection>(_ bytes: C) -> (text: String, invalid: Bool) where C.Element == UInt8 {
+    // ASCII (nearly every name the kernel reports): one copy, no UTF-8 parse
+    if let ascii: String = bytes.withContiguousStorageIfAvailable({ u in
+        isASCII(u) ? String(decoding: u, as: UTF8.self) : nil
+    }) ?? nil {
+        return (ascii, false)
+    }
     if let valid = String(validating: bytes, as: UTF8.self) { return (valid, false) }
     let b = Array(bytes)
     var out = String.UnicodeScalarView()

@@ -39,25 +39,26 @@ public struct UTCTime: Sendable, Equatable {
 
     /// "2026-12-03T16:57:01.123456789Z"
     public var iso8601: String {
-        var b: [UInt8] = []
-        appendISO8601(to: &b)
-        return String(decoding: b, as: UTF8.self)
+        String(unsafeUninitializedCapacity: Self.iso8601Length) {
+            writeISO8601(to: $0.baseAddress!)
+            return Self.iso8601Length
+        }
     }
 
-    /// `iso8601`'s bytes, written in place (JSON lines write one per event).
-    func appendISO8601(to out: inout [UInt8]) {
-        func digits(_ v: Int, _ width: Int) {
-            var d = 1
-            for _ in 1..<width { d *= 10 }
-            while d > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / d % 10))
-                d /= 10
-            }
+    static let iso8601Length = 30
+
+    /// `iso8601`'s 30 bytes, "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ", written at `b`
+    /// (JSON lines write one per event).
+    func writeISO8601(to b: UnsafeMutablePointer<UInt8>) {
+        func digits(_ v: Int, _ at: Int, _ width: Int) {
+            var v = v
+            var i = at + width
+            while i > at { i -= 1; b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10); v /= 10 }
         }
-        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
-        out.append(UInt8(ascii: "T"))
-        digits(hour, 2); out.append(UInt8(ascii: ":")); digits(minute, 2); out.append(UInt8(ascii: ":")); digits(second, 2)
-        out.append(UInt8(ascii: ".")); digits(nanos, 9); out.append(UInt8(ascii: "Z"))
+        digits(year, 0, 4); b[4] = UInt8(ascii: "-"); digits(month, 5, 2); b[7] = UInt8(ascii: "-"); digits(day, 8, 2)
+        b[10] = UInt8(ascii: "T")
+        digits(hour, 11, 2); b[13] = UInt8(ascii: ":"); digits(minute, 14, 2); b[16] = UInt8(ascii: ":"); digits(second, 17, 2)
+        b[19] = UInt8(ascii: "."); digits(nanos, 20, 9); b[29] = UInt8(ascii: "Z")
     }
 
     /// "16:57:01.123456789"

@@ -211,4 +211,28 @@ final class HostileTextTests: XCTestCase {
         XCTAssertTrue(out.contains("\"outcome\":\"unknown\""), out)
         XCTAssertTrue(out.contains("\"interrupted\":true"), out)
     }
+
+    /// The writer scans eight bytes at a time for what needs escaping: a
+    /// byte to escape at any position of a word, or in the tail, is escaped,
+    /// and every string reads back as itself.
+    func testJSONEscapingAtEveryPosition() throws {
+        for bad: UInt8 in [0x00, 0x01, 0x0a, 0x1f, 0x22, 0x5c, 0x7f] {
+            for at in 0..<20 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 20)
+                bytes[at] = bad
+                let text = String(decoding: bytes, as: UTF8.self)
+                var j = JSONWriter()
+                j.object { $0.field("v", text) }
+                let line = j.text
+                XCTAssertFalse(line.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }), line)
+                let back = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+                XCTAssertEqual(back?["v"], text, "byte \(bad) at \(at)")
+            }
+        }
+        // bytes with the high bit (UTF-8) and the characters next to the escaped ones pass as they are
+        let plain = "é/ü!#$[]{}~ \u{1F600}abcdefgh"
+        var j = JSONWriter()
+        j.object { $0.field("v", plain) }
+        XCTAssertEqual(j.text, "{\"v\":\"\(plain)\"}")
+    }
 }

@@ -120,7 +120,7 @@ extension ECSFormatter {
             j.object("boxwatch") { j in
                 j.object("lost") { j in
                     j.field("total", loss.total)
-                    for k in EventKind.allCases { j.field(k.rawValue, loss.byKind[k]) }
+                    for k in EventKind.allCases { j.field(named: k.rawValue, loss.byKind[k]) }
                     j.field("window_start", UTCTime(unixNanos: loss.from))
                     j.field("window_end", UTCTime(unixNanos: loss.to))
                 }
