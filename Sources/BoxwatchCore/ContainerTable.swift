@@ -11,6 +11,10 @@ public final class ContainerTable {
     public let processes = ProcessTable()
     /// How many removed cgroups are remembered (oldest forgotten first).
     public let tombstoneLimit: Int
+    /// Told of every cgroup as it is learned (the scan, mkdir records) and
+    /// removed: the live sensor keeps its in-kernel ignore map by them.
+    public var onLearn: ((CgroupID, String) -> Void)?
+    public var onRemoved: ((CgroupID) -> Void)?
 
     public init(tombstoneLimit: Int = 4096) {
         self.tombstoneLimit = tombstoneLimit
@@ -21,12 +25,14 @@ public final class ContainerTable {
         paths[id] = path
         cache[id] = nil
         leafCache[id] = nil
+        onLearn?(id, path)
     }
 
     /// Records that the cgroup was removed; it still resolves until
     /// `tombstoneLimit` later removals have pushed it out. (cgroup2 ids are
     /// not reused, so a tombstone never shadows a new cgroup.)
     public func removed(_ id: CgroupID) {
+        onRemoved?(id)
         tombstones.append(id)
         if tombstones.count > tombstoneLimit * 2 {
             let expired = tombstones.count - tombstoneLimit

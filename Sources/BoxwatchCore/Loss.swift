@@ -3,9 +3,12 @@ public struct KindCounters: Sendable, Equatable {
     public var seen: UInt64 = 0
     public var submitted: UInt64 = 0
     public var dropped: UInt64 = 0
+    /// Left out in the kernel by an ignored path prefix (not seen, no sequence
+    /// number: not a loss). Live only; dumps do not carry it.
+    public var filtered: UInt64 = 0
 
-    public init(seen: UInt64 = 0, submitted: UInt64 = 0, dropped: UInt64 = 0) {
-        self.seen = seen; self.submitted = submitted; self.dropped = dropped
+    public init(seen: UInt64 = 0, submitted: UInt64 = 0, dropped: UInt64 = 0, filtered: UInt64 = 0) {
+        self.seen = seen; self.submitted = submitted; self.dropped = dropped; self.filtered = filtered
     }
 }
 
@@ -95,6 +98,7 @@ public struct Conservation: Sendable, Equatable {
     public var delivered: UInt64 = 0
     public var dropped: UInt64 = 0
     public var sequenceGaps: Int64 = 0
+    public var filtered: UInt64 = 0
     /// Kinds whose counts do not add up.
     public var unbalanced: [EventKind] = []
 
@@ -108,6 +112,7 @@ public struct Conservation: Sendable, Equatable {
             seen &+= c.seen
             self.delivered &+= d
             dropped &+= c.dropped
+            filtered &+= c.filtered
             if c.seen != d &+ c.dropped { unbalanced.append(kind) }
         }
         sequenceGaps = heads.map { sequence.missing(heads: $0) } ?? sequence.missing
@@ -119,7 +124,8 @@ public struct Conservation: Sendable, Equatable {
         "boxwatch: accounting: seen \(seen) = delivered \(delivered) + dropped \(dropped)"
             + (unbalanced.isEmpty ? "" : " DOES NOT HOLD for \(unbalanced.map(\.rawValue).joined(separator: ","))")
             + "; sequence gaps \(sequenceGaps)" + (sequenceGaps == Int64(dropped) ? " = dropped" : " != dropped")
-            + (holds ? " (exact)" : "") + "\n"
+            + (holds ? " (exact)" : "")
+            + (filtered > 0 ? "; \(filtered) left out by ignored path prefixes" : "") + "\n"
     }
 }
 

@@ -57,6 +57,33 @@ public struct EventFilter: Sendable {
     }
 }
 
+/// Which cgroups' events the kernel leaves out (`--ignore-cgroup`,
+/// `--containers-only`, `--host-only`): decided here, per cgroup, as user
+/// space learns it; a cgroup not yet classified is let in (never hidden by
+/// a guess).
+public struct CgroupIgnoreRule: Sendable, Equatable {
+    public enum Scope: String, Sendable { case all, containers, host }
+    /// cgroup2 subtrees left out (whole path components).
+    public var prefixes: [String] = []
+    public var scope = Scope.all
+    /// On hybrid hosts a container placed in cgroup v1 only runs in the
+    /// cgroup2 root, so `containers` keeps the root.
+    public var v1Fallback = false
+
+    public init() {}
+
+    public var active: Bool { !prefixes.isEmpty || scope != .all }
+
+    public func ignores(path: String, attribution: Attribution) -> Bool {
+        if prefixes.contains(where: { EventFilter.cgroup(path, isUnder: $0) }) { return true }
+        switch (scope, attribution) {
+        case (.containers, .host): return !(v1Fallback && path == "/")
+        case (.host, .container): return true
+        default: return false  // unknown paths are always let in
+        }
+    }
+}
+
 /// Decode -> attribute -> filter -> format, the same for live records and
 /// replayed ones. Holds the container table; counts what it could not decode.
 public final class Pipeline {

@@ -11,6 +11,8 @@ public enum SensorError: Error, CustomStringConvertible {
     case attachFailed(program: String, errno: Int32, log: [String])
     case missingMap(String)
     case invalidRingSize(Int)
+    /// An ignore list the kernel side cannot hold.
+    case invalidFilter(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum SensorError: Error, CustomStringConvertible {
             return "the BPF object has no map named \(name) (object and boxwatch built from different sources?)"
         case .invalidRingSize(let n):
             return "ring size \(n) is not a power of two of at least 4096 bytes"
+        case .invalidFilter(let what):
+            return "ignore list: \(what)"
         }
     }
 }

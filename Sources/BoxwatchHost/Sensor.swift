@@ -14,6 +14,12 @@ public struct SensorOptions: Sendable {
     public var wakeupBytes: UInt32 = 256 << 10
     /// Name tasks in the cgroup2 root by their v1 pids cgroup (hybrid hosts).
     public var v1Fallback = HostFacts.cgroupMode() == "hybrid"
+    /// Task names (comm) whose events are left out in the kernel.
+    public var ignoreComms: [String] = []
+    /// Absolute open-path prefixes left out in the kernel (opens only).
+    public var ignorePathPrefixes: [String] = []
+    /// Turns on the kernel's cgroup ignore map (filled with `ignoreCgroup`).
+    public var cgroupFilter = false
 
     public init(objectPath: String) { self.objectPath = objectPath }
 }
@@ -24,6 +30,7 @@ public final class Sensor {
     private var ring: OpaquePointer?
     private let statsFD: Int32
     private let seqsFD: Int32
+    private var ignoreCgroupsFD: Int32 = -1
     private var scratch: [UInt64]
     private let sink: RingSink
     public let programCount: Int
@@ -37,11 +44,37 @@ public final class Sensor {
         try bpf.setMaxEntries("events", UInt32(n))
         // the wake-up mark must sit well inside the ring, or a small ring
         // would fill before the reader is ever woken
+        // each CPU wakes the reader once per its share of the mark
+        let cpus = UInt32(max(1, libbpf_num_possible_cpus()))
+        var filters: UInt32 = 0
+        if options.cgroupFilter { filters |= UInt32(BW_FILTER_CGROUP) }
+        if !options.ignoreComms.isEmpty { filters |= UInt32(BW_FILTER_COMM) }
+        if !options.ignorePathPrefixes.isEmpty { filters |= UInt32(BW_FILTER_PATH) }
+        guard options.ignorePathPrefixes.count <= Int(BW_IGNORE_PATHS) else { throw .invalidFilter("at most \(BW_IGNORE_PATHS) ignored path prefixes") }
         let config = bw_config(self_tgid: UInt32(bitPattern: options.ignorePid ?? 0),
-                               wakeup_bytes: min(options.wakeupBytes, UInt32(n / 4)),
-                               v1_fallback: options.v1Fallback ? 1 : 0, _pad: 0)
+                               wakeup_bytes: max(1, min(options.wakeupBytes, UInt32(n / 4)) / cpus),
+                               v1_fallback: options.v1Fallback ? 1 : 0, filters: filters,
+                               path_prefixes: UInt32(options.ignorePathPrefixes.count), _pad: (0, 0, 0))
         try bpf.setReadOnly("bw_cfg", config)
         try bpf.load()
+        ignoreCgroupsFD = try bpf.mapFD("ignore_cgroups")
+        for comm in options.ignoreComms {
+            var key = [UInt8](repeating: 0, count: Int(BW_COMM_LEN))
+            let bytes = Array(comm.utf8)
+            guard !bytes.isEmpty, bytes.count < Int(BW_COMM_LEN) else { throw .invalidFilter("task name '\(comm)' is not 1 to 15 bytes") }
+            key.replaceSubrange(0..<bytes.count, with: bytes)
+            try Self.update(try bpf.mapFD("ignore_comms"), key: key, value: [1], what: "ignore_comms")
+        }
+        for (i, prefix) in options.ignorePathPrefixes.enumerated() {
+            let bytes = Array(prefix.utf8)
+            guard prefix.hasPrefix("/"), bytes.count <= Int(BW_IGNORE_PATH_ROOM) else {
+                throw .invalidFilter("path prefix '\(prefix)' is not absolute, or longer than \(BW_IGNORE_PATH_ROOM) bytes")
+            }
+            var entry = [UInt8](repeating: 0, count: MemoryLayout<bw_path_prefix>.size)
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { entry.replaceSubrange(0..<4, with: $0) }
+            entry.replaceSubrange(4..<(4 + bytes.count), with: bytes)
+            try Self.update(try bpf.mapFD("ignore_paths"), key: withUnsafeBytes(of: UInt32(i)) { Array($0) }, value: entry, what: "ignore_paths")
+        }
         statsFD = try bpf.mapFD("stats")
         seqsFD = try bpf.mapFD("seqs")
         scratch = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
@@ -67,6 +100,24 @@ public final class Sensor {
     }
 
     deinit { close() }
+
+    private static func update(_ fd: Int32, key: [UInt8], value: [UInt8], what: String) throws(SensorError) {
+        let rc = key.withUnsafeBytes { k in value.withUnsafeBytes { v in bpf_map_update_elem(fd, k.baseAddress, v.baseAddress, 0) } }
+        if rc != 0 { throw .call("bpf_map_update_elem", errno: errno, context: "map \(what)") }
+    }
+
+    /// Leaves a cgroup2's events out in the kernel (or lets them in again).
+    /// Needs `cgroupFilter`; a full map leaves the cgroup's events in.
+    @discardableResult
+    public func ignoreCgroup(_ id: CgroupID, _ ignored: Bool = true) -> Bool {
+        guard options.cgroupFilter else { return false }
+        var key = id.rawValue
+        if ignored {
+            var one: UInt8 = 1
+            return bpf_map_update_elem(ignoreCgroupsFD, &key, &one, 0) == 0
+        }
+        return bpf_map_delete_elem(ignoreCgroupsFD, &key) == 0
+    }
 
     /// Stops the programs; records already in the ring can still be consumed,
     /// so a drain after this loses nothing.
@@ -110,6 +161,7 @@ public final class Sensor {
             c.seen = read(BW_STAT_SEEN)
             c.submitted = read(BW_STAT_SUBMITTED)
             c.dropped = read(BW_STAT_DROPPED)
+            c.filtered = read(BW_STAT_FILTERED)
             out[kind] = c
         }
         return out

@@ -10,10 +10,33 @@ struct SensorArgs {
     var objectPath: String?
     /// Where dockerd keeps its data (`dockerd --data-root`), for container names and images.
     var dockerRoot = "/var/lib/docker"
+    /// Left out in the kernel, before any record is made.
+    var ignoreComms: [String] = []
+    var ignorePaths: [String] = []
+    var ignoreCgroups = CgroupIgnoreRule()
 
     init(_ args: inout Arguments) throws {
         let command = args.command
         includeSelf = args.flag("--include-self")
+        ignoreComms = try args.values("--ignore-comm")
+        if let bad = ignoreComms.first(where: { $0.isEmpty || $0.utf8.count > 15 }) {
+            throw UsageError(message: "\(command): --ignore-comm '\(bad)' is not a task name of 1 to 15 bytes")
+        }
+        ignorePaths = try args.values("--ignore-path")
+        if let bad = ignorePaths.first(where: { !$0.hasPrefix("/") || $0.utf8.count > 64 }) {
+            throw UsageError(message: "\(command): --ignore-path '\(bad)' is not an absolute path prefix of at most 64 bytes")
+        }
+        if ignorePaths.count > 8 { throw UsageError(message: "\(command): --ignore-path: at most 8 prefixes") }
+        ignoreCgroups.prefixes = try args.values("--ignore-cgroup")
+        if let bad = ignoreCgroups.prefixes.first(where: { !$0.hasPrefix("/") }) {
+            throw UsageError(message: "\(command): --ignore-cgroup '\(bad)' is not a cgroup path (it starts with /)")
+        }
+        switch (args.flag("--containers-only"), args.flag("--host-only")) {
+        case (true, true): throw UsageError(message: "\(command): --containers-only and --host-only exclude each other")
+        case (true, false): ignoreCgroups.scope = .containers
+        case (false, true): ignoreCgroups.scope = .host
+        default: break
+        }
         if let d = try args.value("--duration") {
             guard let s = Double(d), s > 0, s.isFinite else {
                 throw UsageError(message: "\(command): --duration '\(d)' is not a positive number of seconds")
@@ -115,10 +138,23 @@ struct LiveSession {
         var options = SensorOptions(objectPath: path)
         options.ringBytes = args.ringBytes
         if args.includeSelf { options.ignorePid = nil }
+        options.ignoreComms = args.ignoreComms
+        options.ignorePathPrefixes = args.ignorePaths
+        options.cgroupFilter = args.ignoreCgroups.active
         do {
             sensor = try Sensor(options: options)
         } catch {
             fail("\(error)", code: 1)
+        }
+        if args.ignoreCgroups.active {
+            // every cgroup is classified as it is learned (the scan below, then
+            // mkdir records); until then its events come in
+            var rule = args.ignoreCgroups
+            rule.v1Fallback = options.v1Fallback
+            table.onLearn = { [unowned table, sensor] id, path in
+                if rule.ignores(path: path, attribution: table.attribution(of: id)) { sensor.ignoreCgroup(id) }
+            }
+            table.onRemoved = { [sensor] id in sensor.ignoreCgroup(id, false) }
         }
         // after attach: a cgroup made or a program run from now on also arrives as a record
         for p in HostFacts.processes(cgroupIDs: [:]) { table.processes.note(pid: p.pid, ppid: p.ppid, comm: p.comm) }

@@ -40,6 +40,13 @@ let usage = """
       --duration SECONDS     stop after this long
       --ring-size SIZE       BPF ring buffer bytes, a power of two (default 16M)
       --include-self         also show the sensor's own activity
+      --ignore-cgroup PATH   leave out a cgroup2 subtree's events in the kernel (repeatable)
+      --ignore-comm NAME     leave out tasks of this name in the kernel (repeatable; names are
+                             the task's own choice: an attacker can take one, prefer cgroups)
+      --ignore-path PREFIX   leave out opens under an absolute path prefix in the kernel (up to 8;
+                             paths with a "/." component are kept)
+      --containers-only      leave out host cgroups' events in the kernel (unclassified cgroups stay)
+      --host-only            leave out containers' events in the kernel
       --record FILE          (tail, run) also write the records to a dump: its replay prints the same lines
       --bpf-object PATH      the compiled BPF object (default: found next to the binary or in build/bpf)
       --docker-root DIR      dockerd's --data-root, for container names and images (default /var/lib/docker)

@@ -148,3 +148,29 @@ final class ContainerTableTests: XCTestCase {
         XCTAssertEqual(ContainerTable().attribution(for: header(cgroup: 999, leaf: "mystery")), .unknown(path: "?/mystery"))
     }
 }
+
+/// Which cgroups the kernel is told to leave out.
+final class CgroupIgnoreRuleTests: XCTestCase {
+    func testSubtreesAndScopes() {
+        let docker = "/docker/" + String(repeating: "ab", count: 32)
+        func attribution(_ p: String) -> Attribution { CgroupPath.attribute(path: p) }
+        var rule = CgroupIgnoreRule()
+        XCTAssertFalse(rule.active)
+        rule.prefixes = ["/ci"]
+        XCTAssertTrue(rule.ignores(path: "/ci", attribution: attribution("/ci")))
+        XCTAssertTrue(rule.ignores(path: "/ci/job-1", attribution: attribution("/ci/job-1")))
+        XCTAssertFalse(rule.ignores(path: "/cix", attribution: attribution("/cix")), "whole components only")
+        rule.prefixes = []
+        rule.scope = .containers
+        XCTAssertTrue(rule.ignores(path: "/system.slice/cron.service", attribution: attribution("/system.slice/cron.service")))
+        XCTAssertFalse(rule.ignores(path: docker, attribution: attribution(docker)))
+        XCTAssertFalse(rule.ignores(path: "/kubepods/burstable/podx/zz", attribution: attribution("/kubepods/burstable/podx/zz")),
+                       "a path that looks like a container's but is not understood is let in")
+        XCTAssertTrue(rule.ignores(path: "/", attribution: .host))
+        rule.v1Fallback = true
+        XCTAssertFalse(rule.ignores(path: "/", attribution: .host), "the cgroup2 root holds v1-only containers on hybrid hosts")
+        rule.scope = .host
+        XCTAssertTrue(rule.ignores(path: docker, attribution: attribution(docker)))
+        XCTAssertFalse(rule.ignores(path: "/user.slice", attribution: attribution("/user.slice")))
+    }
+}

@@ -12,7 +12,7 @@ final class WireFormatTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<bw_open>.size, RecordBuilder.openSize)
         XCTAssertEqual(MemoryLayout<bw_connect>.size, RecordBuilder.connectSize)
         XCTAssertEqual(MemoryLayout<bw_cgroup>.size, RecordBuilder.cgroupSize)
-        XCTAssertEqual(MemoryLayout<bw_config>.size, 16)
+        XCTAssertEqual(MemoryLayout<bw_config>.size, 32)
         XCTAssertEqual(MemoryLayout<bw_fork>.size, 104)
         XCTAssertEqual(RecordBuilder.execSize, 1424)
         XCTAssertEqual(RecordBuilder.openSize, 912)

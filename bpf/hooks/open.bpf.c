@@ -58,6 +58,13 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	}
 	bw_cgroup_name(e, OPEN_DATA);
 	bw_str_user(e, &e->path, OPEN_PATH, BW_PATH_ROOM, path);
+	if ((bw_cfg.filters & BW_FILTER_PATH) && !(e->path.flags & BW_STR_TRUNCATED) &&
+	    bw_path_ignored((const char *)e + OPEN_PATH, e->path.len)) {
+		/* an ignored prefix: no sequence number taken, so no gap */
+		bw_count(BW_KIND_OPEN, BW_STAT_FILTERED);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
 
 	/* the directory a relative path starts from, only for a relative path
 	 * (its first byte, as read into the record, is not '/') */

@@ -37,13 +37,39 @@ struct bw_stats_map {
 };
 BW_MAP struct bw_stats_map stats SEC(".maps");
 
+/* per CPU: [0] the next sequence number, [1] bytes sent since the reader was last woken */
 struct bw_seq_map {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 };
 BW_MAP struct bw_seq_map seqs SEC(".maps");
+
+/* In-kernel ignore lists, filled by user space (bw_cfg.filters says which). */
+struct bw_ignore_cgroups_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+};
+BW_MAP struct bw_ignore_cgroups_map ignore_cgroups SEC(".maps");
+
+struct bw_ignore_comms_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, char[BW_COMM_LEN]);
+	__type(value, __u8);
+};
+BW_MAP struct bw_ignore_comms_map ignore_comms SEC(".maps");
+
+struct bw_ignore_paths_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_IGNORE_PATHS);
+	__type(key, __u32);
+	__type(value, struct bw_path_prefix);
+};
+BW_MAP struct bw_ignore_paths_map ignore_paths SEC(".maps");
 
 /* exec's arguments parked at enter for sched_process_exec, where the new
  * image has already cleared the registers they came in. Task storage is freed
@@ -106,9 +132,24 @@ static __always_inline void bw_count(__u32 kind, __u32 stat)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* The sensor's own process, and the cgroups and task names user space asked
+ * to leave out: dropped before any record work. */
 static __always_inline bool bw_ignored(void)
 {
-	return bw_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == bw_cfg.self_tgid;
+	if (bw_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == bw_cfg.self_tgid)
+		return true;
+	if (bw_cfg.filters & BW_FILTER_CGROUP) {
+		__u64 id = bpf_get_current_cgroup_id();
+		if (bpf_map_lookup_elem(&ignore_cgroups, &id))
+			return true;
+	}
+	if (bw_cfg.filters & BW_FILTER_COMM) {
+		char comm[BW_COMM_LEN] = {};
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (bpf_map_lookup_elem(&ignore_comms, comm))
+			return true;
+	}
+	return false;
 }
 
 static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
@@ -146,18 +187,24 @@ static __always_inline void bw_syscall_args(struct bw_args *out)
 	out->a[4] = regs->r8;
 }
 
-/* Reserves a record of `size` bytes and fills the common header. Every call
- * takes a sequence number, so a failed reservation leaves a gap. */
+/* This CPU's next sequence number. Every event that passed the filters
+ * takes one, when it is sent or dropped, so the numbers missing from what
+ * arrives are exactly the drops. */
+static __always_inline __u64 bw_next_seq(__u32 kind)
+{
+	__u32 zero = 0;
+	__u64 *s = bpf_map_lookup_elem(&seqs, &zero);
+	bw_count(kind, BW_STAT_SEEN);
+	return s ? __sync_fetch_and_add(s, 1) : 0;
+}
+
+/* Reserves a record of `size` bytes and fills the common header (its
+ * sequence number is taken at submit). */
 static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 {
-	bw_count(kind, BW_STAT_SEEN);
-	__u32 zero = 0;
-	__u64 seq = 0;
-	__u64 *s = bpf_map_lookup_elem(&seqs, &zero);
-	if (s)
-		seq = __sync_fetch_and_add(s, 1);
 	struct bw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
 	if (!h) {
+		bw_next_seq(kind); /* the gap that says so */
 		bw_count(kind, BW_STAT_DROPPED);
 		return NULL;
 	}
@@ -169,7 +216,6 @@ static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 	h->size = size;
 	h->hdr_size = sizeof(struct bw_hdr);
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
-	h->seq = seq;
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->cpu = bpf_get_smp_processor_id();
 	h->pid = id >> 32;
@@ -181,11 +227,18 @@ static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 	h->gid = ug >> 32;
 	struct pid *lp = t->group_leader->thread_pid;
 	unsigned int level = lp->level;
-	/* numbers[] is a flexible array, beyond what the verifier lets a plain load reach */
-	struct upid up = {};
-	bpf_probe_read_kernel(&up, sizeof(up), &lp->numbers[level & 31]);
-	h->ns_pid = up.nr;
-	h->pidns_ino = BPF_CORE_READ(up.ns, ns.inum);
+	if (level == 0) {
+		/* the initial pid namespace (every host task): its pids are the
+		 * global ones and its inode number is fixed (PROC_PID_INIT_INO) */
+		h->ns_pid = h->pid;
+		h->pidns_ino = 0xEFFFFFFCU;
+	} else {
+		/* numbers[] is a flexible array, beyond what the verifier lets a plain load reach */
+		struct upid up = {};
+		bpf_probe_read_kernel(&up, sizeof(up), &lp->numbers[level & 31]);
+		h->ns_pid = up.nr;
+		h->pidns_ino = BPF_CORE_READ(up.ns, ns.inum);
+	}
 	h->mntns_ino = t->nsproxy->mnt_ns->ns.inum;
 	h->flags = BW_HDR_FLAG_NONE;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
@@ -194,17 +247,58 @@ static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 
 static __always_inline void bw_submit(void *rec, __u32 kind)
 {
+	struct bw_hdr *h = rec;
 	__u64 flags = 0;
+	h->seq = bw_next_seq(kind);
 	if (bw_cfg.wakeup_bytes) {
-		/* wake the reader only around the moment the backlog crosses the mark;
-		 * its poll timeout bounds the latency of a trickle */
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		__u64 mark = bw_cfg.wakeup_bytes;
-		flags = (avail >= mark && avail < mark + 4 * sizeof(struct bw_exec))
-				? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		/* wake the reader once per wakeup_bytes this CPU sends (a per-CPU
+		 * count: no look at the ring's shared positions); the reader's poll
+		 * timeout bounds the latency of a trickle */
+		__u32 one = 1;
+		__u64 *sent = bpf_map_lookup_elem(&seqs, &one);
+		flags = BPF_RB_NO_WAKEUP;
+		if (sent && __sync_add_and_fetch(sent, h->size) >= bw_cfg.wakeup_bytes) {
+			*sent = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
 	}
 	bpf_ringbuf_submit(rec, flags);
 	bw_count(kind, BW_STAT_SUBMITTED);
+}
+
+/* An ignored open path (bw_cfg.filters & BW_FILTER_PATH): the absolute path
+ * at `p` (length n) starts with an ignore_paths prefix and has no "/." in
+ * it, so ".." and "." cannot walk it out of the ignored tree. */
+static __always_inline bool bw_path_ignored(const char *p, __u32 n)
+{
+	if (n == 0 || p[0] != '/')
+		return false;
+	for (__u32 i = 0; i + 1 < BW_PATH_ROOM; i++) {
+		if (i + 1 >= n)
+			break;
+		if (p[i] == '/' && p[i + 1] == '.')
+			return false;
+	}
+	for (__u32 k = 0; k < BW_IGNORE_PATHS; k++) {
+		if (k >= bw_cfg.path_prefixes)
+			break;
+		__u32 key = k;
+		struct bw_path_prefix *pp = bpf_map_lookup_elem(&ignore_paths, &key);
+		if (!pp || pp->len == 0 || pp->len > n || pp->len > BW_IGNORE_PATH_ROOM)
+			continue;
+		bool same = true;
+		for (__u32 i = 0; i < BW_IGNORE_PATH_ROOM; i++) {
+			if (i >= pp->len)
+				break;
+			if (p[i] != pp->prefix[i]) {
+				same = false;
+				break;
+			}
+		}
+		if (same)
+			return true;
+	}
+	return false;
 }
 
 /* Copies a NUL-terminated string (user or kernel memory) into the record at

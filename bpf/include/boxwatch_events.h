@@ -36,10 +36,11 @@ enum bw_kind {
 
 /* per-CPU counters, index = kind * BW_STAT_N + stat */
 enum bw_stat {
-	BW_STAT_SEEN = 0,      /* events that passed the filters */
+	BW_STAT_SEEN = 0,      /* events that passed the filters: seen = submitted + dropped */
 	BW_STAT_SUBMITTED = 1, /* records reserved and submitted */
 	BW_STAT_DROPPED = 2,   /* ring reservation failed (ring full) */
-	BW_STAT_N = 4,         /* one spare slot per kind */
+	BW_STAT_FILTERED = 3,  /* opens left out in the kernel by an ignored path prefix */
+	BW_STAT_N = 4,
 };
 #define BW_STATS_LEN (BW_KIND_SLOTS * BW_STAT_N)
 
@@ -219,12 +220,31 @@ struct bw_fork {
 	__u32 _pad;
 };
 
+/* bw_config.filters: which in-kernel ignore lists are in use (each costs a
+ * lookup per event only when set) */
+#define BW_FILTER_CGROUP 0x1 /* map ignore_cgroups: cgroup2 ids whose events are left out */
+#define BW_FILTER_COMM 0x2   /* map ignore_comms: task names (comm, 16 bytes, NUL-padded) */
+#define BW_FILTER_PATH 0x4   /* map ignore_paths: absolute open-path prefixes (opens only) */
+
+#define BW_IGNORE_PATHS 8       /* prefixes at most */
+#define BW_IGNORE_PATH_ROOM 64  /* bytes per prefix */
+
+/* An entry of ignore_paths: an open whose absolute path starts with
+ * prefix[0, len) and has no "/." after it is left out. */
+struct bw_path_prefix {
+	__u32 len;
+	char prefix[BW_IGNORE_PATH_ROOM];
+};
+
 /* Load-time settings (const volatile in the BPF object, set before load). */
 struct bw_config {
 	__u32 self_tgid;     /* events of this process are ignored; 0 = none */
-	__u32 wakeup_bytes;  /* 0: wake user space per record; else only when the backlog crosses this */
+	__u32 wakeup_bytes;  /* 0: wake user space per record; else when this CPU has sent this
+				many bytes since it last woke the reader */
 	__u32 v1_fallback;   /* 1 on hybrid hosts: name tasks in the cgroup2 root by their v1 pids cgroup */
-	__u32 _pad;
+	__u32 filters;       /* BW_FILTER_* */
+	__u32 path_prefixes; /* entries of ignore_paths in use */
+	__u32 _pad[3];
 };
 
 #define BW_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), "wire size of " #t)
@@ -237,6 +257,8 @@ BW_ASSERT_SIZE(bw_open_v1, 96 + 40 + 512);
 BW_ASSERT_SIZE(bw_connect, 96 + 24 + 128 + 256);
 BW_ASSERT_SIZE(bw_cgroup, 96 + 24 + 768);
 BW_ASSERT_SIZE(bw_fork, 96 + 8);
+BW_ASSERT_SIZE(bw_config, 32);
+BW_ASSERT_SIZE(bw_path_prefix, 68);
 #define BW_ASSERT_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), "wire offset of " #t "." #f)
 BW_ASSERT_OFF(bw_exec, exe_flags, 116);
 BW_ASSERT_OFF(bw_exec, exe, 136);
