@@ -199,7 +199,16 @@ public final class StopSignals {
 /// a stalled reader (a paused pager) cannot keep Ctrl-C from working.
 public struct FDWriter: Sendable {
     public let fd: Int32
-    public init(fd: Int32) { self.fd = fd }
+    /// A regular file or /dev/null: a write never waits for a reader, so it
+    /// goes out in large pieces without a poll before each.
+    private let neverBlocks: Bool
+
+    public init(fd: Int32) {
+        self.fd = fd
+        var st = stat()
+        let isNull = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0x103  /* makedev(1, 3) */
+        neverBlocks = isNull || (st.st_mode & S_IFMT) == S_IFREG
+    }
 
     public enum Outcome: Equatable {
         case written
@@ -217,6 +226,14 @@ public struct FDWriter: Sendable {
         var text = text
         return text.withUTF8 { buf in
             var off = 0
+            while neverBlocks && off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return .failed(errno: errno)
+                }
+                off += n
+            }
             while off < buf.count {
                 var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0),
                            pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]

@@ -187,14 +187,20 @@ struct LiveSession {
              tick: (KernelCounters, WallClock, Int64) -> Void, reload: (() -> Void)? = nil, watchFD: Int32? = nil) -> Int32 {
         let start = HostClock.monotonicSeconds()
         var lastTick = start
+        var consumed = 0
         func pump() -> Int32? {
             do {
-                try sensor.consume(record)
+                consumed = try sensor.consume(record)
             } catch {
                 fail("\(error)", code: 1)
             }
             return flush()
         }
+        // The ring's poll is level-triggered: during a steady stream it
+        // returns at once, and the loop would take a few records per pass
+        // (a poll and a write per handful). A short pause after a small batch
+        // lets a batch gather instead; a big ring holds what arrives meanwhile.
+        let pauseMicros: UInt32 = args.ringBytes >= 4 << 20 ? 5_000 : 0
         while true {
             var fds = [pollfd(fd: sensor.pollFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0),
@@ -211,6 +217,7 @@ struct LiveSession {
                 lastTick = now
                 tick(sensor.counters(), HostClock.sample(), HostClock.unixNanos())
             }
+            if consumed > 0 && consumed < 512 && pauseMicros > 0 { usleep(pauseMicros) }
         }
         // stop the programs first, then drain: nothing submitted is left unread
         sensor.detach()

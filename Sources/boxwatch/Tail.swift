@@ -55,10 +55,25 @@ struct Tail {
         var counters = recorder?.baseline ?? session.sensor.counters()
         var countersAt = recorder?.baselineUnixNanos ?? HostClock.unixNanos()
         var reportedUndecodable = 0
+        var writeStatus: Int32?  // set when the output ended or failed
+        func emit() {
+            guard !text.isEmpty, writeStatus == nil else { return }
+            defer { text.removeAll(keepingCapacity: true) }
+            switch out.write(text, stopFD: session.signals.fd) {
+            case .written, .interrupted: break
+            case .closed: writeStatus = 0  // the reader went away (e.g. `| head`): not an error
+            case .failed(let e):
+                stderrWriter.write("boxwatch: writing the output failed: \(String(cString: strerror(e)))\n")
+                writeStatus = 1
+            }
+        }
         let status = session.run(
             record: { raw in
                 recorder?.record(raw)
                 pipeline.handle(raw, into: &text)
+                // a reader far behind drains a whole ring in one batch: print it
+                // as it goes rather than holding megabytes of lines
+                if text.utf8.count >= 1 << 20 { emit() }
             },
             flush: {
                 // metadata found since the last batch applies from the next one, live and in the dump
@@ -67,15 +82,8 @@ struct Tail {
                     recorder?.metadata(id, m)
                 }
                 if let status = recorder?.flush() { return status }
-                guard !text.isEmpty else { return nil }
-                defer { text.removeAll(keepingCapacity: true) }
-                switch out.write(text, stopFD: session.signals.fd) {
-                case .written, .interrupted: return nil
-                case .closed: return 0  // the reader went away (e.g. `| head`): not an error
-                case .failed(let e):
-                    stderrWriter.write("boxwatch: writing the output failed: \(String(cString: strerror(e)))\n")
-                    return 1
-                }
+                emit()
+                return writeStatus
             },
             tick: { now, clock, at in
                 recorder?.tick(now, clock, at: at)
