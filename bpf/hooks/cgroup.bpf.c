@@ -16,15 +16,15 @@ static __always_inline int cgroup_event(__u32 kind, struct cgroup *cgrp, const c
 		if (!bw_cfg.v1_fallback || !(BPF_CORE_READ(cgrp, root, subsys_mask) & (1 << (pids & 31))))
 			return 0;
 	}
-	struct bw_cgroup *e = bw_reserve(kind, sizeof(*e));
+	struct bw_cgroup *e = bw_reserve(kind);
 	if (!e)
 		return 0;
 	e->id = BPF_CORE_READ(cgrp, kn, id);
 	e->hierarchy = hierarchy;
 	e->level = BPF_CORE_READ(cgrp, level);
-	bw_cgroup_name(e, CG_DATA);
-	bw_str_kernel(e, &e->path, CG_DATA + BW_CGROUP_NAME_ROOM, BW_CGROUP_PATH_ROOM, path);
-	bw_submit(e, kind);
+	__u32 at = CG_DATA + bw_cgroup_name(e, CG_DATA);
+	at += bw_str_kernel(e, &e->path, at, BW_CGROUP_PATH_ROOM, path);
+	bw_submit(e, kind, at);
 	return 0;
 }
 

@@ -31,7 +31,7 @@ int bw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct bw_args a; /* connect(fd, addr, addrlen) */
 	bw_syscall_args(&a);
-	struct bw_connect *e = bw_reserve(BW_KIND_CONNECT, sizeof(*e));
+	struct bw_connect *e = bw_reserve(BW_KIND_CONNECT);
 	if (!e)
 		return 0;
 	e->ret = ctx->ret;
@@ -57,7 +57,8 @@ int bw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	}
 	e->addr_len = n;
 	socket_kind(e, e->fd);
-	bw_cgroup_name(e, offsetof(struct bw_connect, data));
-	bw_submit(e, BW_KIND_CONNECT);
+	__u32 end = offsetof(struct bw_connect, data);
+	end += bw_cgroup_name(e, end);
+	bw_submit(e, BW_KIND_CONNECT, end);
 	return 0;
 }

@@ -11,9 +11,6 @@
 #include "boxwatch.bpf.h"
 
 #define EXEC_DATA offsetof(struct bw_exec, data)
-#define EXEC_FILENAME (EXEC_DATA + BW_CGROUP_NAME_ROOM)
-#define EXEC_ARGV (EXEC_FILENAME + BW_PATH_ROOM)
-#define EXEC_EXE (EXEC_ARGV + BW_ARGV_ROOM)
 #define ARG_ROOM (BW_ARGV_ROOM / 2) /* one argument's room on the failure path */
 #define MAX_ARGS 64                 /* pointers counted on the failure path */
 
@@ -49,7 +46,7 @@ int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_
 		a = *pp;
 		pp->syscall = BW_SYS_NONE; /* sys_exit sees ret 0 and emits nothing */
 	}
-	struct bw_exec *e = bw_reserve(BW_KIND_EXEC, sizeof(*e));
+	struct bw_exec *e = bw_reserve(BW_KIND_EXEC);
 	if (!e)
 		return 0;
 	e->ret = 0;
@@ -57,27 +54,31 @@ int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_
 	e->argc = BPF_CORE_READ(bprm, argc);
 	e->exec_flags = 0;
 	e->_pad = 0;
-	bw_cgroup_name(e, EXEC_DATA);
-	bw_str_kernel(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, BPF_CORE_READ(bprm, filename));
+	/* strings back to back: cgroup name, filename, exe, argv */
+	__u32 at = EXEC_DATA + bw_cgroup_name(e, EXEC_DATA);
+	at += bw_str_kernel(e, &e->filename, at, BW_PATH_ROOM, BPF_CORE_READ(bprm, filename));
 	struct file *f = BPF_CORE_READ(bprm, file);
-	e->exe_flags = bw_walk_path(e, &e->exe, EXEC_EXE, BPF_CORE_READ(f, f_path.dentry),
-				    BPF_CORE_READ(f, f_path.mnt));
+	__u32 exe_len = 0;
+	e->exe_flags = bw_walk_path(e, &e->exe, at, BPF_CORE_READ(f, f_path.dentry),
+				    BPF_CORE_READ(f, f_path.mnt), &exe_len);
+	at += exe_len;
 
 	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	__u64 start = BPF_CORE_READ(mm, arg_start);
 	__u64 n = BPF_CORE_READ(mm, arg_end) - start;
-	e->argv.off = EXEC_ARGV;
+	e->argv.off = at;
 	e->argv.flags = 0;
 	e->argv.len = 0;
 	if (n > BW_ARGV_ROOM) {
 		n = BW_ARGV_ROOM;
 		e->argv.flags = BW_STR_TRUNCATED;
 	}
-	if (n && bpf_probe_read_user((void *)e + EXEC_ARGV, n, (void *)start))
+	if (n && bpf_probe_read_user((void *)e + at, n, (void *)start)) {
 		e->argv.flags |= BW_STR_FAULT;
-	else
-		e->argv.len = n;
-	bw_submit(e, BW_KIND_EXEC);
+		n = 0;
+	}
+	e->argv.len = n;
+	bw_submit(e, BW_KIND_EXEC, at + n);
 	return 0;
 }
 
@@ -142,7 +143,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		a.arg[1] = r.a[1];
 		a.arg[2] = (__u64)(__s64)AT_FDCWD;
 	}
-	struct bw_exec *e = bw_reserve(BW_KIND_EXEC, sizeof(*e));
+	struct bw_exec *e = bw_reserve(BW_KIND_EXEC);
 	if (!e)
 		return 0;
 	e->ret = ret;
@@ -150,36 +151,39 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	e->exec_flags = 0;
 	e->exe_flags = 0;
 	e->_pad = 0;
-	e->exe.off = EXEC_EXE;
+	/* strings back to back: cgroup name, filename, argv (no exe) */
+	__u32 at = EXEC_DATA + bw_cgroup_name(e, EXEC_DATA);
+	at += bw_str_user(e, &e->filename, at, BW_PATH_ROOM, (const void *)a.arg[0]);
+	e->exe.off = at;
 	e->exe.len = 0;
 	e->exe.flags = BW_STR_ABSENT; /* no file was executed */
 	e->exe._pad = 0;
-	bw_cgroup_name(e, EXEC_DATA);
-	bw_str_user(e, &e->filename, EXEC_FILENAME, BW_PATH_ROOM, (const void *)a.arg[0]);
 
 	/* argv from the caller's pointer array, gathered by a bpf_loop callback
 	 * (one verifier pass instead of one per iteration and branch) */
 	struct argv_walk w = { .argv = (const char *const *)a.arg[1] };
 	struct bw_argv_buf *buf = bpf_task_storage_get(&argv_bufs, bpf_get_current_task_btf(), 0,
 						       BPF_LOCAL_STORAGE_GET_F_CREATE);
-	e->argv.off = EXEC_ARGV;
+	e->argv.off = at;
 	e->argv.len = 0;
 	e->argv.flags = w.argv ? 0 : BW_STR_ABSENT;
+	__u64 n = 0;
 	if (w.argv && buf) {
 		long loops = bpf_loop(MAX_ARGS, argv_step, &w, 0);
 		if (loops == MAX_ARGS && !w.ended)
 			e->exec_flags |= BW_EXEC_ARGC_LOWER_BOUND;
-		__u64 n = w.pos;
+		n = w.pos;
 		if (n > BW_ARGV_ROOM)
 			n = BW_ARGV_ROOM;
-		if (n && !bpf_probe_read_kernel((void *)e + EXEC_ARGV, n, buf->buf))
-			e->argv.len = n;
+		if (n && bpf_probe_read_kernel((void *)e + at, n, buf->buf))
+			n = 0;
+		e->argv.len = n;
 		e->argv.flags |= w.flags;
 	} else if (w.argv) {
 		e->argv.flags |= BW_STR_FAULT;
 	}
 	e->argc = w.argc;
-	bw_submit(e, BW_KIND_EXEC);
+	bw_submit(e, BW_KIND_EXEC, at + n);
 	return 0;
 }
 

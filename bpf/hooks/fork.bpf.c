@@ -8,15 +8,15 @@ int BPF_PROG(bw_fork, struct task_struct *parent, struct task_struct *child)
 {
 	if (bw_ignored() || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
-	struct bw_fork *e = bw_reserve(BW_KIND_FORK, sizeof(*e));
+	struct bw_fork *e = bw_reserve(BW_KIND_FORK);
 	if (!e)
 		return 0;
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->_pad = 0;
-	e->hdr.cgroup_name.off = 0;
+	e->hdr.cgroup_name.off = sizeof(*e);
 	e->hdr.cgroup_name.len = 0;
 	e->hdr.cgroup_name.flags = BW_STR_ABSENT;
 	e->hdr.cgroup_name._pad = 0;
-	bw_submit(e, BW_KIND_FORK);
+	bw_submit(e, BW_KIND_FORK, sizeof(*e));
 	return 0;
 }

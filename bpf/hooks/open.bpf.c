@@ -10,8 +10,6 @@
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define OPEN_DATA offsetof(struct bw_open, data)
-#define OPEN_PATH (OPEN_DATA + BW_CGROUP_NAME_ROOM)
-#define OPEN_DIR (OPEN_PATH + BW_PATH_ROOM)
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sys)
 {
@@ -19,7 +17,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		return 0;
 	struct bw_args a;
 	bw_syscall_args(&a);
-	struct bw_open *e = bw_reserve(BW_KIND_OPEN, sizeof(*e));
+	struct bw_open *e = bw_reserve(BW_KIND_OPEN);
 	if (!e)
 		return 0;
 	const void *path;
@@ -56,27 +54,30 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		e->flags = a.a[2];
 		e->mode = a.a[3];
 	}
-	bw_cgroup_name(e, OPEN_DATA);
-	bw_str_user(e, &e->path, OPEN_PATH, BW_PATH_ROOM, path);
+	/* strings back to back after the fixed part: cgroup name, path, dir */
+	__u32 at_path = OPEN_DATA + bw_cgroup_name(e, OPEN_DATA);
+	__u32 path_len = bw_str_user(e, &e->path, at_path, BW_PATH_ROOM, path);
+	__u32 at_dir = at_path + path_len;
 	if ((bw_cfg.filters & BW_FILTER_PATH) && !(e->path.flags & BW_STR_TRUNCATED) &&
-	    bw_path_ignored((const char *)e + OPEN_PATH, e->path.len)) {
+	    bw_path_ignored((const char *)e + at_path, path_len)) {
 		/* an ignored prefix: no sequence number taken, so no gap */
 		bw_count(BW_KIND_OPEN, BW_STAT_FILTERED);
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		bw_release(e);
 		return 0;
 	}
 
 	/* the directory a relative path starts from, only for a relative path
 	 * (its first byte, as read into the record, is not '/') */
-	e->dir.off = OPEN_DIR;
+	e->dir.off = at_dir;
 	e->dir.len = 0;
 	e->dir.flags = BW_STR_ABSENT;
 	e->dir._pad = 0;
-	if (!(e->path.flags & (BW_STR_FAULT | BW_STR_ABSENT)) && ((char *)e)[OPEN_PATH] != '/') {
+	__u32 dir_len = 0;
+	if (!(e->path.flags & (BW_STR_FAULT | BW_STR_ABSENT)) && ((char *)e)[at_path] != '/') {
 		struct dentry *d = NULL;
 		struct vfsmount *vm = NULL;
 		if (bw_dirfd_path(e->dirfd, &d, &vm)) {
-			__u16 pf = bw_walk_path(e, &e->dir, OPEN_DIR, d, vm);
+			__u16 pf = bw_walk_path(e, &e->dir, at_dir, d, vm, &dir_len);
 			umode_t mode = BPF_CORE_READ(d, d_inode, i_mode);
 			if ((mode & S_IFMT) != S_IFDIR)
 				pf |= BW_PATH_NOT_DIR;
@@ -85,7 +86,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 			e->dir.flags = BW_STR_FAULT;
 		}
 	}
-	bw_submit(e, BW_KIND_OPEN);
+	bw_submit(e, BW_KIND_OPEN, at_dir + dir_len);
 	return 0;
 }
 

@@ -46,6 +46,25 @@ struct bw_seq_map {
 };
 BW_MAP struct bw_seq_map seqs SEC(".maps");
 
+/* Records are built here, per CPU, then sent with their real size (strings
+ * packed after the fixed part), so the ring holds what they carry, not their
+ * maximum. A few slots per CPU: a task preempted while building one holds a
+ * slot, and another task on that CPU takes the next. */
+#define BW_SCRATCH_SLOTS 4
+#define BW_SCRATCH_ROOM 2048 /* above the largest record (exec, 1424) */
+struct bw_scratch {
+	__u64 busy;
+	__u8 rec[BW_SCRATCH_ROOM];
+};
+
+struct bw_scratch_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_SCRATCH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bw_scratch);
+};
+BW_MAP struct bw_scratch_map scratch SEC(".maps");
+
 /* In-kernel ignore lists, filled by user space (bw_cfg.filters says which). */
 struct bw_ignore_cgroups_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -198,22 +217,32 @@ static __always_inline __u64 bw_next_seq(__u32 kind)
 	return s ? __sync_fetch_and_add(s, 1) : 0;
 }
 
-/* Reserves a record of `size` bytes and fills the common header (its
- * sequence number is taken at submit). */
-static __always_inline void *bw_reserve(__u32 kind, __u32 size)
+/* Takes a scratch slot for a record and fills the common header (its size
+ * and sequence number are set at submit). NULL, counted as a drop, only if
+ * every slot of this CPU is held. */
+static __always_inline void *bw_reserve(__u32 kind)
 {
-	struct bw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
-	if (!h) {
+	struct bw_scratch *slot = NULL;
+	for (__u32 i = 0; i < BW_SCRATCH_SLOTS; i++) {
+		__u32 key = i;
+		struct bw_scratch *s = bpf_map_lookup_elem(&scratch, &key);
+		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0) {
+			slot = s;
+			break;
+		}
+	}
+	if (!slot) {
 		bw_next_seq(kind); /* the gap that says so */
 		bw_count(kind, BW_STAT_DROPPED);
 		return NULL;
 	}
+	struct bw_hdr *h = (void *)slot->rec;
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 	h->kind = kind;
 	h->version = BW_WIRE_VERSION;
-	h->size = size;
+	h->size = 0;
 	h->hdr_size = sizeof(struct bw_hdr);
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
@@ -245,10 +274,21 @@ static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 	return h;
 }
 
-static __always_inline void bw_submit(void *rec, __u32 kind)
+static __always_inline void bw_release(void *rec)
+{
+	struct bw_scratch *slot = rec - offsetof(struct bw_scratch, rec);
+	slot->busy = 0;
+}
+
+/* Sends the record built in scratch: its first `size` bytes (the fixed part
+ * and the strings packed after it). A full ring makes it a counted drop. */
+static __always_inline void bw_submit(void *rec, __u32 kind, __u32 size)
 {
 	struct bw_hdr *h = rec;
 	__u64 flags = 0;
+	if (size > BW_SCRATCH_ROOM)
+		size = BW_SCRATCH_ROOM; /* never: strings are bounded by their rooms */
+	h->size = size;
 	h->seq = bw_next_seq(kind);
 	if (bw_cfg.wakeup_bytes) {
 		/* wake the reader once per wakeup_bytes this CPU sends (a per-CPU
@@ -262,49 +302,73 @@ static __always_inline void bw_submit(void *rec, __u32 kind)
 			flags = BPF_RB_FORCE_WAKEUP;
 		}
 	}
-	bpf_ringbuf_submit(rec, flags);
-	bw_count(kind, BW_STAT_SUBMITTED);
+	if (bpf_ringbuf_output(&events, rec, size, flags))
+		bw_count(kind, BW_STAT_DROPPED);
+	else
+		bw_count(kind, BW_STAT_SUBMITTED);
+	bw_release(rec);
 }
 
 /* An ignored open path (bw_cfg.filters & BW_FILTER_PATH): the absolute path
  * at `p` (length n) starts with an ignore_paths prefix and has no "/." in
- * it, so ".." and "." cannot walk it out of the ignored tree. */
+ * it, so ".." and "." cannot walk it out of the ignored tree. Both checks
+ * are bpf_loop callbacks: verified once, not once per path to them. */
+struct bw_ignore_check {
+	const char *p;
+	__u32 n;
+	__u32 hit;
+};
+
+static long bw_dot_step(__u32 i, struct bw_ignore_check *c)
+{
+	if (i + 1 >= c->n || i >= BW_PATH_ROOM - 1)
+		return 1;
+	const char *p = c->p;
+	if (p[i] == '/' && p[i + 1] == '.') {
+		c->hit = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long bw_prefix_step(__u32 k, struct bw_ignore_check *c)
+{
+	if (k >= bw_cfg.path_prefixes)
+		return 1;
+	struct bw_path_prefix *pp = bpf_map_lookup_elem(&ignore_paths, &k);
+	if (!pp)
+		return 1;
+	__u32 len = pp->len;
+	if (len == 0 || len > c->n || len > BW_IGNORE_PATH_ROOM)
+		return 0;
+	const char *p = c->p;
+	for (__u32 i = 0; i < BW_IGNORE_PATH_ROOM; i++) {
+		if (i >= len)
+			break;
+		if (p[i] != pp->prefix[i])
+			return 0;
+	}
+	c->hit = 1;
+	return 1;
+}
+
 static __always_inline bool bw_path_ignored(const char *p, __u32 n)
 {
-	if (n == 0 || p[0] != '/')
+	if (n == 0 || n >= BW_PATH_ROOM || p[0] != '/')
 		return false;
-	for (__u32 i = 0; i + 1 < BW_PATH_ROOM; i++) {
-		if (i + 1 >= n)
-			break;
-		if (p[i] == '/' && p[i + 1] == '.')
-			return false;
-	}
-	for (__u32 k = 0; k < BW_IGNORE_PATHS; k++) {
-		if (k >= bw_cfg.path_prefixes)
-			break;
-		__u32 key = k;
-		struct bw_path_prefix *pp = bpf_map_lookup_elem(&ignore_paths, &key);
-		if (!pp || pp->len == 0 || pp->len > n || pp->len > BW_IGNORE_PATH_ROOM)
-			continue;
-		bool same = true;
-		for (__u32 i = 0; i < BW_IGNORE_PATH_ROOM; i++) {
-			if (i >= pp->len)
-				break;
-			if (p[i] != pp->prefix[i]) {
-				same = false;
-				break;
-			}
-		}
-		if (same)
-			return true;
-	}
-	return false;
+	struct bw_ignore_check c = { .p = p, .n = n };
+	bpf_loop(BW_PATH_ROOM - 1, bw_dot_step, &c, 0);
+	if (c.hit)
+		return false;
+	bpf_loop(BW_IGNORE_PATHS, bw_prefix_step, &c, 0);
+	return c.hit;
 }
 
 /* Copies a NUL-terminated string (user or kernel memory) into the record at
- * `off`, with its length and whether it was cut, unreadable or absent. */
-static __always_inline void bw_str(void *rec, struct bw_str *s, __u16 off, __u32 room,
-				   const void *src, bool user)
+ * `off`, with its length and whether it was cut, unreadable or absent.
+ * Returns its length (< room): the next string goes right after it. */
+static __always_inline __u32 bw_str(void *rec, struct bw_str *s, __u32 off, __u32 room,
+				    const void *src, bool user)
 {
 	s->off = off;
 	s->len = 0;
@@ -312,15 +376,16 @@ static __always_inline void bw_str(void *rec, struct bw_str *s, __u16 off, __u32
 	s->_pad = 0;
 	if (!src) {
 		s->flags = BW_STR_ABSENT;
-		return;
+		return 0;
 	}
 	long n = user ? bpf_probe_read_user_str(rec + off, room, src)
 		      : bpf_probe_read_kernel_str(rec + off, room, src);
-	if (n <= 0) {
+	if (n <= 0 || n > room) {
 		s->flags = BW_STR_FAULT;
-		return;
+		return 0;
 	}
-	s->len = n - 1;
+	__u32 len = n - 1;
+	s->len = len;
 	if (n == room) {
 		/* filled the room: truncated unless the source ended exactly there */
 		char c = 1;
@@ -329,6 +394,7 @@ static __always_inline void bw_str(void *rec, struct bw_str *s, __u16 off, __u32
 		if (rc || c != 0)
 			s->flags = BW_STR_TRUNCATED;
 	}
+	return len;
 }
 
 #define bw_str_user(rec, s, off, room, src) bw_str(rec, s, off, room, src, true)
@@ -351,7 +417,7 @@ static __always_inline struct kernfs_node *bw_kn_parent(struct kernfs_node *kn)
 #define BW_V1_PARENT_ROOM 96
 #define BW_V1_LEAF_ROOM 128
 
-static __always_inline void bw_cgroup_name(void *rec, __u16 off)
+static __always_inline __u32 bw_cgroup_name(void *rec, __u32 off)
 {
 	struct bw_hdr *h = rec;
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -370,16 +436,18 @@ static __always_inline void bw_cgroup_name(void *rec, __u16 off)
 				((char *)rec)[off + ((pos - 1) & (BW_V1_LEAF_ROOM - 1))] = '/';
 				long n2 = bpf_probe_read_kernel_str(rec + off + pos, BW_V1_LEAF_ROOM,
 								    BPF_CORE_READ(kn, name));
+				__u32 len = n2 > 0 ? pos + (n2 & (BW_V1_LEAF_ROOM - 1)) - 1 : pos - 1;
+				len &= BW_CGROUP_NAME_ROOM - 1; /* < 96 + 128: the mask is for the verifier */
 				h->cgroup_name.off = off;
-				h->cgroup_name.len = n2 > 0 ? pos + n2 - 1 : pos - 1;
+				h->cgroup_name.len = len;
 				h->cgroup_name.flags = n2 > 0 ? 0 : BW_STR_FAULT;
 				h->cgroup_name._pad = 0;
 				h->flags |= BW_HDR_FLAG_CGROUP_V1;
-				return;
+				return len;
 			}
 		}
 	}
-	bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, dfl->kn->name);
+	return bw_str_kernel(rec, &h->cgroup_name, off, BW_CGROUP_NAME_ROOM, dfl->kn->name);
 }
 
 /* ---- paths walked in the kernel: open's dir, exec's exe ----
@@ -467,10 +535,12 @@ static long bw_walk_step(__u32 i, struct bw_walk *w)
 }
 
 /* Walks (dentry, vfsmount) to the task's root into the record's string `s`
- * at `off` (room BW_WALK_ROOM), and returns its BW_PATH_* flags. */
-static __always_inline __u16 bw_walk_path(void *rec, struct bw_str *s, __u16 off,
-					  struct dentry *d, struct vfsmount *vm)
+ * at `off` (room BW_WALK_ROOM), and returns its BW_PATH_* flags; *used gets
+ * its length. */
+static __always_inline __u16 bw_walk_path(void *rec, struct bw_str *s, __u32 off,
+					  struct dentry *d, struct vfsmount *vm, __u32 *used)
 {
+	*used = 0;
 	s->off = off;
 	s->len = 0;
 	s->flags = 0;
@@ -514,6 +584,7 @@ static __always_inline __u16 bw_walk_path(void *rec, struct bw_str *s, __u16 off
 	}
 	s->len = n;
 	s->flags = w.str_flags;
+	*used = n;
 	return w.path_flags;
 }
 

@@ -6,9 +6,10 @@
  * Rules: fixed-width fields only, padding written out, every struct size checked
  * by _Static_assert here and by a Swift MemoryLayout test. Variable-length data
  * (paths, argv, cgroup names) lives after the fixed part of a record and is
- * addressed by a bw_str descriptor (offset from the record start, length), so
- * the producer may change where strings sit, or pack records tighter, without
- * a decoder change. A record's size is always hdr.size, never sizeof(...).
+ * addressed by a bw_str descriptor (offset from the record start, length).
+ * The programs pack strings back to back after the fixed part, so a record's
+ * size is always hdr.size, never sizeof(...): the structs below give each
+ * string its largest room (data[]), which a record only takes when full.
  */
 #ifndef BOXWATCH_EVENTS_H
 #define BOXWATCH_EVENTS_H
