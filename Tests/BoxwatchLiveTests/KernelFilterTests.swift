@@ -3,29 +3,7 @@ import XCTest
 
 /// The in-kernel ignore lists: what they name never becomes a record (and
 /// is not counted as seen or lost); everything else still arrives.
-final class KernelFilterTests: XCTestCase {
-    static let unified = "/sys/fs/cgroup/unified"
-    var cleanup: [() -> Void] = []
-
-    override func setUpWithError() throws {
-        try Live.requireSensor()
-        if !FileManager.default.fileExists(atPath: Self.unified + "/cgroup.procs") {
-            try Live.unavailable("needs cgroup2 at \(Self.unified)")
-        }
-    }
-
-    override func tearDown() {
-        cleanup.reversed().forEach { $0() }
-        cleanup = []
-    }
-
-    func tempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "bw-filter-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        cleanup.append { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
+final class KernelFilterTests: CgroupLiveTestCase {
     /// A cgroup2 directory under a per-test parent (removed in tearDown).
     func cgroup(_ relative: String) throws -> String {
         let dir = Self.unified + "/" + relative

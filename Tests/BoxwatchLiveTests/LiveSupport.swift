@@ -212,3 +212,30 @@ extension Array where Element == ECSEvent {
     func of(pid: Int32) -> [ECSEvent] { filter { $0.pid == Int(pid) } }
     func actions(_ a: String) -> [ECSEvent] { filter { $0.action == a } }
 }
+
+/// A live test that makes cgroup2 directories and temporary files: the
+/// sensor and cgroup2 must be there, and whatever a test makes is removed
+/// after it (in reverse order).
+class CgroupLiveTestCase: XCTestCase {
+    static let unified = "/sys/fs/cgroup/unified"
+    var cleanup: [() -> Void] = []
+
+    override func setUpWithError() throws {
+        try Live.requireSensor()
+        if !FileManager.default.fileExists(atPath: Self.unified + "/cgroup.procs") {
+            try Live.unavailable("needs cgroup2 at \(Self.unified)")
+        }
+    }
+
+    override func tearDown() {
+        cleanup.reversed().forEach { $0() }
+        cleanup = []
+    }
+
+    func tempDir() throws -> String {
+        let dir = NSTemporaryDirectory() + "bw-live-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        cleanup.append { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+}

@@ -5,29 +5,7 @@ import XCTest
 /// The scoring engine against the live sensor: the adversary emulation with
 /// real Docker, a config reload that fails and one that works, and baselines
 /// that survive kill -9 during a save.
-final class ScoringLiveTests: XCTestCase {
-    static let unified = "/sys/fs/cgroup/unified"
-    var cleanup: [() -> Void] = []
-
-    override func setUpWithError() throws {
-        try Live.requireSensor()
-        if !FileManager.default.fileExists(atPath: Self.unified + "/cgroup.procs") {
-            try Live.unavailable("needs cgroup2 at \(Self.unified)")
-        }
-    }
-
-    override func tearDown() {
-        cleanup.reversed().forEach { $0() }
-        cleanup = []
-    }
-
-    func tempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "bw-score-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        cleanup.append { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
+final class ScoringLiveTests: CgroupLiveTestCase {
     /// A Docker-shaped cgroup2 directory (no daemon needed): its processes are
     /// attributed to the 64-hex ID. Removed in tearDown.
     func fakeContainer() throws -> (id: String, dir: String) {
