@@ -11,10 +11,12 @@ public enum Describe {
     /// "O_RDONLY|O_CLOEXEC"; bits without a name are kept in octal.
     public static func openFlags(_ flags: UInt32) -> String {
         // a program uses a handful of combinations: spell each once
-        if let known = openFlagsSeen.withLock({ $0[flags] }) { return known }
-        let text = spellOpenFlags(flags)
-        openFlagsSeen.withLock { if $0.count < 1024 { $0[flags] = text } }
-        return text
+        openFlagsSeen.withLock { seen in
+            if let known = seen[flags] { return known }
+            let text = spellOpenFlags(flags)
+            if seen.count < 1024 { seen[flags] = text }
+            return text
+        }
     }
 
     private static let openFlagsSeen = Mutex<[UInt32: String]>([:])

@@ -19,11 +19,6 @@ public struct JSONWriter: ~Copyable {
         String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
     }
 
-    /// Appends the bytes written so far to `out`, without a String in between.
-    public func append(to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: base, count: count))
-    }
-
     @inline(__always) private mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
@@ -107,13 +102,16 @@ public struct JSONWriter: ~Copyable {
 
     /// A key the program spells (a literal): written as it is.
     private mutating func key(_ k: StaticString) {
-        reserve(k.utf8CodeUnitCount + 4)
-        if needsComma { base[count] = UInt8(ascii: ","); count += 1 }
-        base[count] = UInt8(ascii: "\"")
-        (base + count + 1).update(from: k.utf8Start, count: k.utf8CodeUnitCount)
-        count += k.utf8CodeUnitCount + 1
-        base[count] = UInt8(ascii: "\""); base[count + 1] = UInt8(ascii: ":")
-        count += 2
+        // withUTF8Buffer: a one-character literal may be stored as a scalar, with no pointer
+        k.withUTF8Buffer { u in
+            reserve(u.count + 4)
+            if needsComma { base[count] = UInt8(ascii: ","); count += 1 }
+            base[count] = UInt8(ascii: "\"")
+            if let src = u.baseAddress { (base + count + 1).update(from: src, count: u.count) }
+            count += u.count + 1
+            base[count] = UInt8(ascii: "\""); base[count + 1] = UInt8(ascii: ":")
+            count += 2
+        }
         needsComma = false
     }
 

@@ -78,7 +78,9 @@ public struct CgroupIgnoreRule: Sendable, Equatable {
         if prefixes.contains(where: { EventFilter.cgroup(path, isUnder: $0) }) { return true }
         switch (scope, attribution) {
         case (.containers, .host): return !(v1Fallback && path == "/")
-        case (.host, .container): return true
+        // a rootless container's cgroup is one its user could make themselves
+        // (systemd delegates user@UID.service): --host-only keeps it
+        case (.host, .container(let c)): return !c.rootless
         default: return false  // unknown paths are always let in
         }
     }

@@ -200,7 +200,8 @@ public final class StopSignals {
 public struct FDWriter: Sendable {
     public let fd: Int32
     /// A regular file or /dev/null: a write never waits for a reader, so it
-    /// goes out in large pieces without a poll before each.
+    /// goes out in large pieces without a poll before each (a stop signal
+    /// does not cut short a write to a stalled network filesystem).
     private let neverBlocks: Bool
 
     public init(fd: Int32) {

@@ -58,22 +58,25 @@ public final class Sensor {
         try bpf.setReadOnly("bw_cfg", config)
         try bpf.load()
         ignoreCgroupsFD = try bpf.mapFD("ignore_cgroups")
+        let commsFD = try bpf.mapFD("ignore_comms"), pathsFD = try bpf.mapFD("ignore_paths")
         for comm in options.ignoreComms {
             var key = [UInt8](repeating: 0, count: Int(BW_COMM_LEN))
             let bytes = Array(comm.utf8)
             guard !bytes.isEmpty, bytes.count < Int(BW_COMM_LEN) else { throw .invalidFilter("task name '\(comm)' is not 1 to 15 bytes") }
             key.replaceSubrange(0..<bytes.count, with: bytes)
-            try Self.update(try bpf.mapFD("ignore_comms"), key: key, value: [1], what: "ignore_comms")
+            try Self.update(commsFD, key: key, value: [1], what: "ignore_comms")
         }
         for (i, prefix) in options.ignorePathPrefixes.enumerated() {
             let bytes = Array(prefix.utf8)
-            guard prefix.hasPrefix("/"), bytes.count <= Int(BW_IGNORE_PATH_ROOM) else {
-                throw .invalidFilter("path prefix '\(prefix)' is not absolute, or longer than \(BW_IGNORE_PATH_ROOM) bytes")
+            guard prefix.hasPrefix("/"), !prefix.contains("/."), bytes.count <= Int(BW_IGNORE_PATH_ROOM) else {
+                throw .invalidFilter("path prefix '\(prefix)' is not absolute, has a '/.' or is longer than \(BW_IGNORE_PATH_ROOM) bytes")
             }
+            guard let dev = Self.filesystem(of: prefix) else { throw .invalidFilter("path prefix '\(prefix)': no directory of it exists") }
             var entry = [UInt8](repeating: 0, count: MemoryLayout<bw_path_prefix>.size)
             withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { entry.replaceSubrange(0..<4, with: $0) }
-            entry.replaceSubrange(4..<(4 + bytes.count), with: bytes)
-            try Self.update(try bpf.mapFD("ignore_paths"), key: withUnsafeBytes(of: UInt32(i)) { Array($0) }, value: entry, what: "ignore_paths")
+            withUnsafeBytes(of: dev.littleEndian) { entry.replaceSubrange(4..<8, with: $0) }
+            entry.replaceSubrange(8..<(8 + bytes.count), with: bytes)
+            try Self.update(pathsFD, key: withUnsafeBytes(of: UInt32(i)) { Array($0) }, value: entry, what: "ignore_paths")
         }
         statsFD = try bpf.mapFD("stats")
         seqsFD = try bpf.mapFD("seqs")
@@ -100,6 +103,24 @@ public final class Sensor {
     }
 
     deinit { close() }
+
+    /// The filesystem a path prefix names, as the kernel spells a dev_t
+    /// (major << 20 | minor): of the prefix itself, else of the nearest
+    /// directory above it that exists ("/usr/lib/libfoo" -> "/usr/lib").
+    static func filesystem(of prefix: String) -> UInt32? {
+        var path = prefix
+        while true {
+            var st = stat()
+            if stat(path, &st) == 0 {
+                let d = UInt64(st.st_dev)  // glibc's encoding: major in bits 8-19 and 32-43, minor in 0-7 and 20-31
+                let major = (d >> 8) & 0xfff | (d >> 32) & ~0xfff
+                let minor = d & 0xff | (d >> 12) & ~0xff
+                return UInt32(truncatingIfNeeded: major << 20 | minor)
+            }
+            guard let slash = path.lastIndex(of: "/"), path != "/" else { return nil }
+            path = slash == path.startIndex ? "/" : String(path[..<slash])
+        }
+    }
 
     private static func update(_ fd: Int32, key: [UInt8], value: [UInt8], what: String) throws(SensorError) {
         let rc = key.withUnsafeBytes { k in value.withUnsafeBytes { v in bpf_map_update_elem(fd, k.baseAddress, v.baseAddress, 0) } }

@@ -23,8 +23,8 @@ struct SensorArgs {
             throw UsageError(message: "\(command): --ignore-comm '\(bad)' is not a task name of 1 to 15 bytes")
         }
         ignorePaths = try args.values("--ignore-path")
-        if let bad = ignorePaths.first(where: { !$0.hasPrefix("/") || $0.utf8.count > 64 }) {
-            throw UsageError(message: "\(command): --ignore-path '\(bad)' is not an absolute path prefix of at most 64 bytes")
+        if let bad = ignorePaths.first(where: { !$0.hasPrefix("/") || $0.contains("/.") || $0.utf8.count > 64 }) {
+            throw UsageError(message: "\(command): --ignore-path '\(bad)' is not an absolute path prefix of at most 64 bytes without a '/.'")
         }
         if ignorePaths.count > 8 { throw UsageError(message: "\(command): --ignore-path: at most 8 prefixes") }
         ignoreCgroups.prefixes = try args.values("--ignore-cgroup")

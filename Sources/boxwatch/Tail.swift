@@ -57,8 +57,8 @@ struct Tail {
         var reportedUndecodable = 0
         var writeStatus: Int32?  // set when the output ended or failed
         func emit() {
+            defer { text.removeAll(keepingCapacity: true) }  // also once the output has ended
             guard !text.isEmpty, writeStatus == nil else { return }
-            defer { text.removeAll(keepingCapacity: true) }
             switch out.write(text, stopFD: session.signals.fd) {
             case .written, .interrupted: break
             case .closed: writeStatus = 0  // the reader went away (e.g. `| head`): not an error

@@ -171,6 +171,9 @@ final class CgroupIgnoreRuleTests: XCTestCase {
         XCTAssertFalse(rule.ignores(path: "/", attribution: .host), "the cgroup2 root holds v1-only containers on hybrid hosts")
         rule.scope = .host
         XCTAssertTrue(rule.ignores(path: docker, attribution: attribution(docker)))
+        let rootless = "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + String(repeating: "cd", count: 32) + ".scope"
+        XCTAssertFalse(rule.ignores(path: rootless, attribution: attribution(rootless)),
+                       "a user can make a rootless container's cgroup: --host-only must not hide it")
         XCTAssertFalse(rule.ignores(path: "/user.slice", attribution: attribution("/user.slice")))
     }
 }

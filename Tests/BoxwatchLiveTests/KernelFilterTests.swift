@@ -34,8 +34,11 @@ final class KernelFilterTests: CgroupLiveTestCase {
         for d in ["skip", "keep"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: true) }
         for f in ["skip/a", "skip/.b", "keep/c"] { FileManager.default.createFile(atPath: "\(dir)/\(f)", contents: Data("x".utf8)) }
         try FileManager.default.copyItem(atPath: "/bin/cat", toPath: dir + "/quietcat")
-        let tail = try TailRun(["--kind", "open,exec", "--ignore-path", dir + "/skip/", "--ignore-comm", "quietcat"])
+        let tail = try TailRun(["--kind", "open,exec", "--ignore-path", dir + "/skip/", "--ignore-path", "/proc/",
+                                "--ignore-comm", "quietcat"])
         let skipped = try Live.run("/bin/cat", [dir + "/skip/a"])
+        // under /proc/ by name only: a magic link to another filesystem, and a failed open, are kept
+        let magic = try Live.run("/bin/cat", ["/proc/self/root/etc/hostname", dir + "/skip/missing"])
         let dotted = try Live.run("/bin/cat", [dir + "/skip/../keep/c", dir + "/skip/./a", dir + "/skip/.b"])
         let kept = try Live.run("/bin/cat", [dir + "/keep/c"])
         let quiet = try Live.run(dir + "/quietcat", [dir + "/keep/c"])
@@ -47,6 +50,9 @@ final class KernelFilterTests: CgroupLiveTestCase {
         // a "/." component is never ignored: ".." could leave the tree, "." and dot files are kept to be safe
         XCTAssertEqual(Set(events.of(pid: dotted.pid).actions("open").compactMap { $0.string("boxwatch.path") }.filter { $0.hasPrefix(dir) }),
                        [dir + "/skip/../keep/c", dir + "/skip/./a", dir + "/skip/.b"])
+        XCTAssertEqual(Set(events.of(pid: magic.pid).actions("open").compactMap { $0.string("boxwatch.path") }
+                            .filter { $0.hasPrefix("/proc/") || $0.hasPrefix(dir) }),
+                       ["/proc/self/root/etc/hostname", dir + "/skip/missing"])
         XCTAssertEqual(events.of(pid: kept.pid).actions("open").filter { $0.filePath == dir + "/keep/c" }.count, 1)
         // (before its exec the spawned child still has the test runner's name)
         XCTAssertTrue(events.of(pid: quiet.pid).filter { $0.comm == "quietcat" }.isEmpty,
@@ -94,6 +100,7 @@ final class KernelFilterTests: CgroupLiveTestCase {
     func testBadIgnoreOptions() throws {
         for (args, says) in [(["--ignore-path", "relative/x"], "--ignore-path 'relative/x'"),
                              (["--ignore-comm", "a-name-longer-than-15"], "--ignore-comm"),
+                             (["--ignore-path", "/srv/./x"], "without a '/.'"),
                              (["--ignore-cgroup", "docker"], "--ignore-cgroup 'docker'"),
                              (["--containers-only", "--host-only"], "exclude each other")] {
             let r = try Live.run(Live.binary, ["tail"] + args)

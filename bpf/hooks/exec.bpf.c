@@ -38,14 +38,14 @@ static __always_inline void fill_syscall(struct bw_exec *e, const struct bw_park
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (bw_ignored())
-		return 0;
 	struct bw_parked a = {};
 	struct bw_parked *pp = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
 	if (pp && (pp->syscall == BW_SYS_EXECVE || pp->syscall == BW_SYS_EXECVEAT)) {
 		a = *pp;
 		pp->syscall = BW_SYS_NONE; /* sys_exit sees ret 0 and emits nothing */
 	}
+	if (bw_ignored()) /* after the parked arguments are taken: none outlive their exec */
+		return 0;
 	struct bw_exec *e = bw_reserve(BW_KIND_EXEC);
 	if (!e)
 		return 0;
@@ -67,8 +67,8 @@ int BPF_PROG(bw_exec_commit, struct task_struct *p, pid_t old_pid, struct linux_
 	__u64 start = BPF_CORE_READ(mm, arg_start);
 	__u64 n = BPF_CORE_READ(mm, arg_end) - start;
 	e->argv.off = at;
+	e->argv._pad = 0;
 	e->argv.flags = 0;
-	e->argv.len = 0;
 	if (n > BW_ARGV_ROOM) {
 		n = BW_ARGV_ROOM;
 		e->argv.flags = BW_STR_TRUNCATED;
@@ -123,11 +123,13 @@ static long argv_step(__u32 i, struct argv_walk *w)
 static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32 sys)
 {
 	long ret = ctx->ret;
-	if (ret == 0 || bw_ignored())
+	if (ret == 0)
 		return 0; /* a success was emitted by bw_exec_commit */
 	struct bw_parked *pp = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
 	if (pp)
 		pp->syscall = BW_SYS_NONE;
+	if (bw_ignored())
+		return 0;
 	/* a failed exec leaves the caller's registers and memory as they were
 	 * (and seccomp-denied calls never parked anything) */
 	struct bw_args r;
@@ -165,6 +167,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	struct bw_argv_buf *buf = bpf_task_storage_get(&argv_bufs, bpf_get_current_task_btf(), 0,
 						       BPF_LOCAL_STORAGE_GET_F_CREATE);
 	e->argv.off = at;
+	e->argv._pad = 0;
 	e->argv.len = 0;
 	e->argv.flags = w.argv ? 0 : BW_STR_ABSENT;
 	__u64 n = 0;

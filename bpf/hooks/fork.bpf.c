@@ -6,7 +6,9 @@
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(bw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	if (bw_ignored() || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	/* not the ignore lists: --containers-only must still see the host's
+	 * runtimes fork, or a container's launch chain would be lost */
+	if (bw_is_self() || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
 	struct bw_fork *e = bw_reserve(BW_KIND_FORK);
 	if (!e)

@@ -58,8 +58,10 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	__u32 at_path = OPEN_DATA + bw_cgroup_name(e, OPEN_DATA);
 	__u32 path_len = bw_str_user(e, &e->path, at_path, BW_PATH_ROOM, path);
 	__u32 at_dir = at_path + path_len;
-	if ((bw_cfg.filters & BW_FILTER_PATH) && !(e->path.flags & BW_STR_TRUNCATED) &&
-	    bw_path_ignored((const char *)e + at_path, path_len)) {
+	/* only successful opens (the file is there to check), never one
+	 * resolved under a dirfd as its root (openat2 RESOLVE_IN_ROOT) */
+	if ((bw_cfg.filters & BW_FILTER_PATH) && !(e->path.flags & BW_STR_TRUNCATED) && e->ret >= 0 &&
+	    !(e->resolve & 0x10) && bw_path_ignored((const char *)e + at_path, path_len, e->ret)) {
 		/* an ignored prefix: no sequence number taken, so no gap */
 		bw_count(BW_KIND_OPEN, BW_STAT_FILTERED);
 		bw_release(e);

@@ -48,8 +48,10 @@ BW_MAP struct bw_seq_map seqs SEC(".maps");
 
 /* Records are built here, per CPU, then sent with their real size (strings
  * packed after the fixed part), so the ring holds what they carry, not their
- * maximum. A few slots per CPU: a task preempted while building one holds a
- * slot, and another task on that CPU takes the next. */
+ * maximum. A few slots per CPU, each taken with a flag: should a hook ever be
+ * preempted or nested while building a record (kernels differ on whether
+ * syscall tracepoints run preemptible), another on that CPU takes the next
+ * slot rather than write over it. */
 #define BW_SCRATCH_SLOTS 4
 #define BW_SCRATCH_ROOM 2048 /* above the largest record (exec, 1424) */
 struct bw_scratch {
@@ -153,9 +155,14 @@ static __always_inline void bw_count(__u32 kind, __u32 stat)
 
 /* The sensor's own process, and the cgroups and task names user space asked
  * to leave out: dropped before any record work. */
+static __always_inline bool bw_is_self(void)
+{
+	return bw_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == bw_cfg.self_tgid;
+}
+
 static __always_inline bool bw_ignored(void)
 {
-	if (bw_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == bw_cfg.self_tgid)
+	if (bw_is_self())
 		return true;
 	if (bw_cfg.filters & BW_FILTER_CGROUP) {
 		__u64 id = bpf_get_current_cgroup_id();
@@ -173,8 +180,14 @@ static __always_inline bool bw_ignored(void)
 
 static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	if (bw_ignored())
+	if (bw_ignored()) {
+		/* an ignored name can exec a name that is not: leave nothing
+		 * parked from before for its commit to mistake as its own */
+		struct bw_parked *old = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
+		if (old)
+			old->syscall = BW_SYS_NONE;
 		return;
+	}
 	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p)
@@ -317,6 +330,8 @@ struct bw_ignore_check {
 	const char *p;
 	__u32 n;
 	__u32 hit;
+	__u32 dev; /* the opened file's filesystem */
+	__u32 _pad;
 };
 
 static long bw_dot_step(__u32 i, struct bw_ignore_check *c)
@@ -339,7 +354,7 @@ static long bw_prefix_step(__u32 k, struct bw_ignore_check *c)
 	if (!pp)
 		return 1;
 	__u32 len = pp->len;
-	if (len == 0 || len > c->n || len > BW_IGNORE_PATH_ROOM)
+	if (len == 0 || len > c->n || len > BW_IGNORE_PATH_ROOM || pp->dev != c->dev)
 		return 0;
 	const char *p = c->p;
 	for (__u32 i = 0; i < BW_IGNORE_PATH_ROOM; i++) {
@@ -352,11 +367,15 @@ static long bw_prefix_step(__u32 k, struct bw_ignore_check *c)
 	return 1;
 }
 
-static __always_inline bool bw_path_ignored(const char *p, __u32 n)
+static __always_inline __u32 bw_fd_dev(int fd);
+
+static __always_inline bool bw_path_ignored(const char *p, __u32 n, int fd)
 {
-	if (n == 0 || n >= BW_PATH_ROOM || p[0] != '/')
+	if (n == 0 || n >= BW_PATH_ROOM || p[0] != '/' || fd < 0)
 		return false;
-	struct bw_ignore_check c = { .p = p, .n = n };
+	struct bw_ignore_check c = { .p = p, .n = n, .dev = bw_fd_dev(fd) };
+	if (!c.dev)
+		return false;
 	bpf_loop(BW_PATH_ROOM - 1, bw_dot_step, &c, 0);
 	if (c.hit)
 		return false;
@@ -610,6 +629,20 @@ static __always_inline bool bw_dirfd_path(int dirfd, struct dentry **d, struct v
 	*d = BPF_CORE_READ(f, f_path.dentry);
 	*vm = BPF_CORE_READ(f, f_path.mnt);
 	return *d && *vm;
+}
+
+/* The filesystem (kernel dev_t) of the file open at fd; 0 if none. */
+static __always_inline __u32 bw_fd_dev(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	return BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 }
 
 #endif /* BOXWATCH_BPF_H */

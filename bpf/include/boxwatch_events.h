@@ -39,7 +39,7 @@ enum bw_kind {
 enum bw_stat {
 	BW_STAT_SEEN = 0,      /* events that passed the filters: seen = submitted + dropped */
 	BW_STAT_SUBMITTED = 1, /* records reserved and submitted */
-	BW_STAT_DROPPED = 2,   /* ring reservation failed (ring full) */
+	BW_STAT_DROPPED = 2,   /* not sent: ring full (or, never seen, every scratch slot of the CPU held) */
 	BW_STAT_FILTERED = 3,  /* opens left out in the kernel by an ignored path prefix */
 	BW_STAT_N = 4,
 };
@@ -230,10 +230,14 @@ struct bw_fork {
 #define BW_IGNORE_PATHS 8       /* prefixes at most */
 #define BW_IGNORE_PATH_ROOM 64  /* bytes per prefix */
 
-/* An entry of ignore_paths: an open whose absolute path starts with
- * prefix[0, len) and has no "/." after it is left out. */
+/* An entry of ignore_paths: a successful open whose absolute path starts
+ * with prefix[0, len), has no "/." in it, and whose opened file is on the
+ * filesystem `dev` (the prefix's own, kernel dev_t: major << 20 | minor) is
+ * left out; so a magic link (/proc/self/root/...), a bind mount or a string
+ * rewritten after the kernel read it cannot hide a file elsewhere. */
 struct bw_path_prefix {
 	__u32 len;
+	__u32 dev;
 	char prefix[BW_IGNORE_PATH_ROOM];
 };
 
@@ -259,7 +263,7 @@ BW_ASSERT_SIZE(bw_connect, 96 + 24 + 128 + 256);
 BW_ASSERT_SIZE(bw_cgroup, 96 + 24 + 768);
 BW_ASSERT_SIZE(bw_fork, 96 + 8);
 BW_ASSERT_SIZE(bw_config, 32);
-BW_ASSERT_SIZE(bw_path_prefix, 68);
+BW_ASSERT_SIZE(bw_path_prefix, 72);
 #define BW_ASSERT_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), "wire offset of " #t "." #f)
 BW_ASSERT_OFF(bw_exec, exe_flags, 116);
 BW_ASSERT_OFF(bw_exec, exe, 136);
