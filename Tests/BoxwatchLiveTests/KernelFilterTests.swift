@@ -64,6 +64,28 @@ final class KernelFilterTests: CgroupLiveTestCase {
         XCTAssertTrue(line.contains("left out by ignored path prefixes"), line)
     }
 
+    /// A task of an ignored name that execs a program of another name: the
+    /// exec is reported, with its own syscall (execveat from a memfd), not
+    /// arguments left over from an earlier exec.
+    func testAnIgnoredNameExecingAnotherIsReportedWithItsOwnSyscall() throws {
+        let dir = try tempDir()
+        try FileManager.default.createSymbolicLink(atPath: dir + "/quietpy", withDestinationPath: "/usr/bin/python3")
+        let tail = try TailRun(["--kind", "exec", "--ignore-comm", "quietpy"])
+        let r = try Live.run(dir + "/quietpy", ["-c", """
+            import os
+            fd = os.memfd_create("fileless")
+            os.write(fd, open("/bin/true", "rb").read())
+            os.execve(fd, ["fileless"], {})
+            """])
+        let events = try tail.stop()
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let execs = events.of(pid: r.pid).actions("exec")
+        XCTAssertTrue(execs.allSatisfy { $0.comm != "quietpy" }, "\(execs)")
+        let fileless = execs.filter { $0.string("boxwatch.exe")?.hasPrefix("/memfd:fileless") == true }
+        XCTAssertEqual(fileless.count, 1, "\(execs)")
+        XCTAssertEqual(fileless.first?.string("boxwatch.syscall"), "execveat")
+    }
+
     func testIgnoredCgroupSubtreeAndScopes() throws {
         let top = "boxwatch-filter-\(getpid())"
         let quiet = try cgroup("\(top)/quiet")

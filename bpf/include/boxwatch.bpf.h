@@ -180,14 +180,10 @@ static __always_inline bool bw_ignored(void)
 
 static __always_inline void bw_park(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	if (bw_ignored()) {
-		/* an ignored name can exec a name that is not: leave nothing
-		 * parked from before for its commit to mistake as its own */
-		struct bw_parked *old = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0, 0);
-		if (old)
-			old->syscall = BW_SYS_NONE;
+	/* not the ignore lists: an exec changes the task's name (and an ignored
+	 * name can exec one that is not), so the commit decides */
+	if (bw_is_self())
 		return;
-	}
 	struct bw_parked *p = bpf_task_storage_get(&parked, bpf_get_current_task_btf(), 0,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p)
