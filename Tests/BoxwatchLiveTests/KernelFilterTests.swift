@@ -8,11 +8,11 @@ final class KernelFilterTests: CgroupLiveTestCase {
     func cgroup(_ relative: String) throws -> String {
         let dir = Self.unified + "/" + relative
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var parts = relative.split(separator: "/").map(String.init)
-        while !parts.isEmpty {
-            let d = Self.unified + "/" + parts.joined(separator: "/")
+        // outermost first: cleanup runs in reverse, so the deepest goes first
+        let parts = relative.split(separator: "/").map(String.init)
+        for depth in 1...parts.count {
+            let d = Self.unified + "/" + parts.prefix(depth).joined(separator: "/")
             cleanup.append { rmdir(d) }
-            parts.removeLast()
         }
         return dir
     }
