@@ -66,6 +66,9 @@ struct bw_scratch_map {
 	__type(value, struct bw_scratch);
 };
 BW_MAP struct bw_scratch_map scratch SEC(".maps");
+_Static_assert(sizeof(struct bw_exec) <= BW_SCRATCH_ROOM && sizeof(struct bw_open) <= BW_SCRATCH_ROOM &&
+	       sizeof(struct bw_cgroup) <= BW_SCRATCH_ROOM && sizeof(struct bw_connect) <= BW_SCRATCH_ROOM,
+	       "every record fits a scratch slot at its largest");
 
 /* In-kernel ignore lists, filled by user space (bw_cfg.filters says which). */
 struct bw_ignore_cgroups_map {
@@ -306,15 +309,15 @@ static __always_inline void bw_submit(void *rec, __u32 kind, __u32 size)
 		__u32 one = 1;
 		__u64 *sent = bpf_map_lookup_elem(&seqs, &one);
 		flags = BPF_RB_NO_WAKEUP;
-		if (sent && __sync_add_and_fetch(sent, h->size) >= bw_cfg.wakeup_bytes) {
+		/* a plain add: a racing update only moves one wake-up a little */
+		if (sent && (*sent += size) >= bw_cfg.wakeup_bytes) {
 			*sent = 0;
 			flags = BPF_RB_FORCE_WAKEUP;
 		}
 	}
+	/* submitted is not counted: user space derives it as seen - dropped */
 	if (bpf_ringbuf_output(&events, rec, size, flags))
 		bw_count(kind, BW_STAT_DROPPED);
-	else
-		bw_count(kind, BW_STAT_SUBMITTED);
 	bw_release(rec);
 }
 
@@ -603,42 +606,43 @@ static __always_inline __u16 bw_walk_path(void *rec, struct bw_str *s, __u32 off
 	return w.path_flags;
 }
 
+/* The file open at fd in the current task's table; NULL if none. */
+static __always_inline struct file *bw_fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
 /* The directory a relative path starts from: dirfd's file, or the cwd for
  * AT_FDCWD. False when dirfd is not an open file. */
 static __always_inline bool bw_dirfd_path(int dirfd, struct dentry **d, struct vfsmount **vm)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct file *f = NULL;
 	if (dirfd == AT_FDCWD) {
+		struct task_struct *t = bpf_get_current_task_btf();
 		*d = BPF_CORE_READ(t, fs, pwd.dentry);
 		*vm = BPF_CORE_READ(t, fs, pwd.mnt);
-		return *d && *vm;
+	} else if ((f = bw_fd_file(dirfd))) {
+		*d = BPF_CORE_READ(f, f_path.dentry);
+		*vm = BPF_CORE_READ(f, f_path.mnt);
+	} else {
+		return false;
 	}
-	if (dirfd < 0)
-		return false;
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || (__u32)dirfd >= BPF_CORE_READ(fdt, max_fds))
-		return false;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[dirfd]) || !f)
-		return false;
-	*d = BPF_CORE_READ(f, f_path.dentry);
-	*vm = BPF_CORE_READ(f, f_path.mnt);
 	return *d && *vm;
 }
 
 /* The filesystem (kernel dev_t) of the file open at fd; 0 if none. */
 static __always_inline __u32 bw_fd_dev(int fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return 0;
-	return BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	struct file *f = bw_fd_file(fd);
+	return f ? BPF_CORE_READ(f, f_inode, i_sb, s_dev) : 0;
 }
 
 #endif /* BOXWATCH_BPF_H */

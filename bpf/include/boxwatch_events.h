@@ -38,7 +38,7 @@ enum bw_kind {
 /* per-CPU counters, index = kind * BW_STAT_N + stat */
 enum bw_stat {
 	BW_STAT_SEEN = 0,      /* events that passed the filters: seen = submitted + dropped */
-	BW_STAT_SUBMITTED = 1, /* records reserved and submitted */
+	BW_STAT_SUBMITTED = 1, /* not counted in the kernel (one atomic less per event): seen - dropped */
 	BW_STAT_DROPPED = 2,   /* not sent: ring full (or, never seen, every scratch slot of the CPU held) */
 	BW_STAT_FILTERED = 3,  /* opens left out in the kernel by an ignored path prefix */
 	BW_STAT_N = 4,
