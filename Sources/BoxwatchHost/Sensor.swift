@@ -24,6 +24,21 @@ public struct SensorOptions: Sendable {
     public init(objectPath: String) { self.objectPath = objectPath }
 }
 
+extension SensorOptions {
+    /// The kernel's limits on the ignore lists (the command line checks them
+    /// too, to name the option): why it cannot take this entry, or nil.
+    public static func problem(ignoreComm c: String) -> String? {
+        c.isEmpty || c.utf8.count >= Int(BW_COMM_LEN) ? "'\(c)' is not a task name of 1 to \(BW_COMM_LEN - 1) bytes" : nil
+    }
+
+    public static func problem(ignorePath p: String) -> String? {
+        p.hasPrefix("/") && !p.contains("/.") && p.utf8.count <= Int(BW_IGNORE_PATH_ROOM) ? nil
+            : "'\(p)' is not an absolute path prefix of at most \(BW_IGNORE_PATH_ROOM) bytes without a '/.'"
+    }
+
+    public static let maxIgnorePaths = Int(BW_IGNORE_PATHS)
+}
+
 /// The loaded and attached BPF programs and their ring buffer.
 public final class Sensor {
     private let bpf: BPFObject
@@ -50,7 +65,9 @@ public final class Sensor {
         if options.cgroupFilter { filters |= UInt32(BW_FILTER_CGROUP) }
         if !options.ignoreComms.isEmpty { filters |= UInt32(BW_FILTER_COMM) }
         if !options.ignorePathPrefixes.isEmpty { filters |= UInt32(BW_FILTER_PATH) }
-        guard options.ignorePathPrefixes.count <= Int(BW_IGNORE_PATHS) else { throw .invalidFilter("at most \(BW_IGNORE_PATHS) ignored path prefixes") }
+        guard options.ignorePathPrefixes.count <= SensorOptions.maxIgnorePaths else {
+            throw .invalidFilter("at most \(SensorOptions.maxIgnorePaths) ignored path prefixes")
+        }
         let config = bw_config(self_tgid: UInt32(bitPattern: options.ignorePid ?? 0),
                                wakeup_bytes: max(1, min(options.wakeupBytes, UInt32(n / 4)) / cpus),
                                v1_fallback: options.v1Fallback ? 1 : 0, filters: filters,
@@ -61,16 +78,14 @@ public final class Sensor {
         let commsFD = try bpf.mapFD("ignore_comms"), pathsFD = try bpf.mapFD("ignore_paths")
         for comm in options.ignoreComms {
             var key = [UInt8](repeating: 0, count: Int(BW_COMM_LEN))
+            if let problem = SensorOptions.problem(ignoreComm: comm) { throw .invalidFilter(problem) }
             let bytes = Array(comm.utf8)
-            guard !bytes.isEmpty, bytes.count < Int(BW_COMM_LEN) else { throw .invalidFilter("task name '\(comm)' is not 1 to 15 bytes") }
             key.replaceSubrange(0..<bytes.count, with: bytes)
             try Self.update(commsFD, key: key, value: [1], what: "ignore_comms")
         }
         for (i, prefix) in options.ignorePathPrefixes.enumerated() {
+            if let problem = SensorOptions.problem(ignorePath: prefix) { throw .invalidFilter(problem) }
             let bytes = Array(prefix.utf8)
-            guard prefix.hasPrefix("/"), !prefix.contains("/."), bytes.count <= Int(BW_IGNORE_PATH_ROOM) else {
-                throw .invalidFilter("path prefix '\(prefix)' is not absolute, has a '/.' or is longer than \(BW_IGNORE_PATH_ROOM) bytes")
-            }
             guard let dev = Self.filesystem(of: prefix) else { throw .invalidFilter("path prefix '\(prefix)': no directory of it exists") }
             var entry = [UInt8](repeating: 0, count: MemoryLayout<bw_path_prefix>.size)
             withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { entry.replaceSubrange(0..<4, with: $0) }
@@ -180,8 +195,8 @@ public final class Sensor {
                 BPFObject.perCPU(fd: statsFD, key: base + stat.rawValue, into: &scratch) ? scratch.reduce(0, &+) : 0
             }
             c.seen = read(BW_STAT_SEEN)
-            c.submitted = read(BW_STAT_SUBMITTED)
             c.dropped = read(BW_STAT_DROPPED)
+            c.submitted = c.seen &- c.dropped  // the kernel counts seen and dropped only
             c.filtered = read(BW_STAT_FILTERED)
             out[kind] = c
         }

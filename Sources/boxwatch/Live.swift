@@ -19,14 +19,16 @@ struct SensorArgs {
         let command = args.command
         includeSelf = args.flag("--include-self")
         ignoreComms = try args.values("--ignore-comm")
-        if let bad = ignoreComms.first(where: { $0.isEmpty || $0.utf8.count > 15 }) {
-            throw UsageError(message: "\(command): --ignore-comm '\(bad)' is not a task name of 1 to 15 bytes")
+        if let problem = ignoreComms.lazy.compactMap(SensorOptions.problem(ignoreComm:)).first {
+            throw UsageError(message: "\(command): --ignore-comm \(problem)")
         }
         ignorePaths = try args.values("--ignore-path")
-        if let bad = ignorePaths.first(where: { !$0.hasPrefix("/") || $0.contains("/.") || $0.utf8.count > 64 }) {
-            throw UsageError(message: "\(command): --ignore-path '\(bad)' is not an absolute path prefix of at most 64 bytes without a '/.'")
+        if let problem = ignorePaths.lazy.compactMap(SensorOptions.problem(ignorePath:)).first {
+            throw UsageError(message: "\(command): --ignore-path \(problem)")
         }
-        if ignorePaths.count > 8 { throw UsageError(message: "\(command): --ignore-path: at most 8 prefixes") }
+        if ignorePaths.count > SensorOptions.maxIgnorePaths {
+            throw UsageError(message: "\(command): --ignore-path: at most \(SensorOptions.maxIgnorePaths) prefixes")
+        }
         ignoreCgroups.prefixes = try args.values("--ignore-cgroup")
         if let bad = ignoreCgroups.prefixes.first(where: { !$0.hasPrefix("/") }) {
             throw UsageError(message: "\(command): --ignore-cgroup '\(bad)' is not a cgroup path (it starts with /)")
